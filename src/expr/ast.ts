@@ -1,0 +1,75 @@
+import type { DataType, Value } from '../flow/types.ts';
+
+/**
+ * The expression tree. Nodes are plain data (they can be stored, printed and compared); the compiler in
+ * `compile.ts` turns a bound tree into one JavaScript loop per stage.
+ */
+export type ExprNode =
+  | { readonly kind: 'col'; readonly name: string }
+  | { readonly kind: 'lit'; readonly value: Value; readonly type: DataType }
+  | { readonly kind: 'call'; readonly fn: string; readonly args: readonly ExprNode[] }
+  | {
+      readonly kind: 'case';
+      readonly branches: readonly { readonly when: ExprNode; readonly then: ExprNode }[];
+      readonly otherwise: ExprNode;
+    }
+  | { readonly kind: 'cast'; readonly arg: ExprNode; readonly to: DataType };
+
+/** Aggregate functions of `groupBy().agg()`. */
+export type AggFn = 'count' | 'sum' | 'min' | 'max' | 'avg' | 'countDistinct';
+
+/** One aggregate: `count()` has no argument (counts rows); every other aggregate ignores nulls. */
+export interface AggNode {
+  readonly fn: AggFn;
+  readonly arg?: ExprNode;
+}
+
+/** Renders an expression as napkin DSL text, used in error messages and `napkin draw`. */
+export function exprToString(e: ExprNode): string {
+  switch (e.kind) {
+    case 'col':
+      return `col('${e.name}')`;
+    case 'lit':
+      return typeof e.value === 'string' ? `'${e.value}'` : JSON.stringify(e.value);
+    case 'call':
+      return `${e.fn}(${e.args.map(exprToString).join(', ')})`;
+    case 'case':
+      return `${e.branches.map((b) => `when(${exprToString(b.when)}, ${exprToString(b.then)})`).join('.')}.otherwise(${exprToString(e.otherwise)})`;
+    case 'cast':
+      return `${exprToString(e.arg)}.cast('${e.to.kind}')`;
+    default:
+      return assertNever(e);
+  }
+}
+
+export function aggToString(a: AggNode): string {
+  return `${a.fn}(${a.arg === undefined ? '' : exprToString(a.arg)})`;
+}
+
+/** Names of the columns an expression reads, in first-seen order. */
+export function columnsOf(e: ExprNode, out: string[] = []): string[] {
+  switch (e.kind) {
+    case 'col':
+      if (!out.includes(e.name)) out.push(e.name);
+      return out;
+    case 'lit':
+      return out;
+    case 'call':
+      for (const a of e.args) columnsOf(a, out);
+      return out;
+    case 'case':
+      for (const b of e.branches) {
+        columnsOf(b.when, out);
+        columnsOf(b.then, out);
+      }
+      return columnsOf(e.otherwise, out);
+    case 'cast':
+      return columnsOf(e.arg, out);
+    default:
+      return assertNever(e);
+  }
+}
+
+export function assertNever(x: never): never {
+  throw new Error(`unexpected value: ${JSON.stringify(x)}`);
+}
