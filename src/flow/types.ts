@@ -112,9 +112,9 @@ export function sameType(a: DataType, b: DataType): boolean {
 }
 
 /**
- * Whether a value of type `from` may flow into a column declared `to` without an explicit cast:
- * the same type, a null literal, int64 into float64 or decimal, an enum into a string, or a string into an enum
- * whose symbols the writer is checked against at runtime is NOT allowed (cast explicitly).
+ * Whether a value of type `from` may flow into a column declared `to` without an explicit cast: the same type, a
+ * null literal, a widening (int64 into float64 or decimal, decimal into a wider scale or float64), an enum into a
+ * string or into an enum with more symbols. Everything else (a string into an enum, float64 into decimal) needs a cast.
  */
 export function assignable(from: DataType, to: DataType): boolean {
   if (from.kind === 'null') return true;

@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto';
+import {
+  BIGINT,
+  BOOLEAN,
+  DOUBLE,
+  type DuckDBAppender,
+  DuckDBDataChunk,
+  type DuckDBType,
+  type DuckDBValue,
+  INTEGER,
+  VARCHAR,
+} from '@duckdb/node-api';
+import type { Field, Schema } from '../../flow/types.ts';
+import type { Batch } from '../../runtime/batch.ts';
+import { fromTransport, quoteIdent, type TransportType, transportType } from './sql-types.ts';
+import { STAGING_SCHEMA, type Warehouse } from './warehouse.ts';
+
+const TYPES: Readonly<Record<TransportType, DuckDBType>> = { VARCHAR, BIGINT, DOUBLE, BOOLEAN, INTEGER };
+/** DuckDB's vector size: a data chunk holds at most this many rows. */
+const CHUNK_ROWS = 2048;
+
+/**
+ * A staging table that a sink appends batches to, a data chunk (2,048 rows) per native call. Nothing in it is
+ * visible to readers of the dataset until the sink publishes it with one `INSERT … SELECT` or `COPY`.
+ */
+export class StagingTable {
+  private readonly transports: TransportType[];
+  private readonly chunk: DuckDBDataChunk;
+  private closed = false;
+  rows = 0;
+
+  private constructor(
+    readonly warehouse: Warehouse,
+    readonly name: string,
+    readonly fields: readonly Field[],
+    private readonly appender: DuckDBAppender,
+  ) {
+    this.transports = fields.map((f) => transportType(f.type));
+    this.chunk = DuckDBDataChunk.create(this.transports.map((t) => TYPES[t]));
+  }
+
+  static async create(warehouse: Warehouse, schema: Schema): Promise<StagingTable> {
+    const name = `stage_${randomUUID().replaceAll('-', '')}`;
+    const cols = schema.fields.map((f) => `${quoteIdent(f.name)} ${transportType(f.type)}`).join(', ');
+    await warehouse.run(`CREATE TABLE ${STAGING_SCHEMA}.${name} (${cols})`);
+    const appender = await warehouse.connection.createAppender(name, STAGING_SCHEMA);
+    return new StagingTable(warehouse, name, schema.fields, appender);
+  }
+
+  /** The table's qualified name, for SQL. */
+  get table(): string {
+    return `${STAGING_SCHEMA}.${this.name}`;
+  }
+
+  /** Appends a batch whose columns follow `fields` (the sink reorders before calling). */
+  append(batch: Batch): void {
+    for (let start = 0; start < batch.length; start += CHUNK_ROWS) {
+      const n = Math.min(CHUNK_ROWS, batch.length - start);
+      this.chunk.reset();
+      this.chunk.rowCount = n;
+      for (let c = 0; c < this.fields.length; c++) {
+        this.chunk.setColumnValues(c, toTransportValues(batch.columns[c], start, n, this.transports[c]));
+      }
+      this.appender.appendDataChunk(this.chunk);
+    }
+    this.rows += batch.length;
+  }
+
+  /** Flushes appended rows so SQL can read them. */
+  finish(): void {
+    if (this.closed) return;
+    this.appender.closeSync();
+    this.closed = true;
+  }
+
+  /** `SELECT` list converting staged columns to their declared types. */
+  selectList(): string {
+    return this.fields.map((f) => `${fromTransport(f.name, f.type)} AS ${quoteIdent(f.name)}`).join(', ');
+  }
+
+  async drop(): Promise<void> {
+    if (!this.closed) {
+      this.appender.clear();
+      this.finish();
+    }
+    await this.warehouse.run(`DROP TABLE IF EXISTS ${this.table}`);
+  }
+}
+
+function toTransportValues(col: readonly unknown[], start: number, n: number, t: TransportType): DuckDBValue[] {
+  const out: DuckDBValue[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = col[start + i];
+    if (v === null || v === undefined) out[i] = null;
+    else if (t === 'BIGINT') out[i] = BigInt(v as number);
+    else if (t === 'VARCHAR' && typeof v === 'object') out[i] = JSON.stringify(v);
+    else out[i] = v as DuckDBValue;
+  }
+  return out;
+}

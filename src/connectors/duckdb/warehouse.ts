@@ -1,0 +1,128 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
+import type { QuarantineEntry } from '../../runtime/quarantine.ts';
+import { quoteIdent, quoteTable } from './sql-types.ts';
+
+/** napkin's own tables live in these schemas of the warehouse, apart from user datasets. */
+export const META_SCHEMA = 'napkin_meta';
+export const STAGING_SCHEMA = 'napkin_staging';
+
+/** Where a quarantined record came from: the flow, stage and dataset of the read that refused it. */
+export interface QuarantineOrigin {
+  readonly runId: string;
+  readonly flow: string;
+  readonly stage: string;
+  readonly dataset: string;
+}
+
+/**
+ * The project's DuckDB warehouse: one database file holding published tables, the quarantine and the run log.
+ * One connection per process; statements are serialised by DuckDB.
+ */
+export class Warehouse {
+  private constructor(
+    readonly path: string,
+    private readonly instance: DuckDBInstance,
+    readonly connection: DuckDBConnection,
+  ) {}
+
+  static async open(path: string): Promise<Warehouse> {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(path);
+    } catch (e) {
+      throw new Error(
+        `cannot open the warehouse ${path}: ${(e as Error).message.split('\n')[0]}; is another napkin process using it?`,
+      );
+    }
+    const w = new Warehouse(path, instance, await instance.connect());
+    await w.setup();
+    return w;
+  }
+
+  private async setup(): Promise<void> {
+    await this.run(`SET TimeZone = 'UTC'`).catch(() => undefined);
+    await this.run(`CREATE SCHEMA IF NOT EXISTS ${META_SCHEMA}`);
+    await this.run(`CREATE SCHEMA IF NOT EXISTS ${STAGING_SCHEMA}`);
+    await this.run(`CREATE TABLE IF NOT EXISTS ${META_SCHEMA}.quarantine (
+      run_id VARCHAR NOT NULL, flow VARCHAR NOT NULL, stage VARCHAR NOT NULL, dataset VARCHAR NOT NULL,
+      source VARCHAR NOT NULL, line BIGINT, record BIGINT NOT NULL, field VARCHAR, error_class VARCHAR NOT NULL,
+      expected VARCHAR NOT NULL, found VARCHAR NOT NULL, raw VARCHAR NOT NULL, raw_encoding VARCHAR NOT NULL,
+      quarantined_at TIMESTAMP NOT NULL)`);
+    await this.run(`CREATE TABLE IF NOT EXISTS ${META_SCHEMA}.runs (
+      run_id VARCHAR NOT NULL, flow VARCHAR NOT NULL, started_at TIMESTAMP NOT NULL, finished_at TIMESTAMP NOT NULL,
+      status VARCHAR NOT NULL, error VARCHAR, stages JSON NOT NULL)`);
+  }
+
+  async run(sql: string, params?: DuckDBValue[]): Promise<void> {
+    await this.connection.run(sql, params);
+  }
+
+  async rows(sql: string, params?: DuckDBValue[]): Promise<Record<string, DuckDBValue>[]> {
+    const r = await this.connection.runAndReadAll(sql, params);
+    return r.getRowObjects();
+  }
+
+  async tableExists(table: string): Promise<boolean> {
+    const [schema, name] = table.includes('.') ? table.split('.') : ['main', table];
+    const r = await this.rows(
+      'SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2',
+      [schema, name],
+    );
+    return Number(r[0].n) > 0;
+  }
+
+  /** Runs `body` in one transaction: everything it writes is published together or not at all. */
+  async transaction<T>(body: () => Promise<T>): Promise<T> {
+    await this.run('BEGIN TRANSACTION');
+    try {
+      const out = await body();
+      await this.run('COMMIT');
+      return out;
+    } catch (e) {
+      await this.run('ROLLBACK').catch(() => undefined);
+      throw e;
+    }
+  }
+
+  async ensureSchemaOf(table: string): Promise<void> {
+    if (table.includes('.')) await this.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(table.split('.')[0])}`);
+  }
+
+  async addQuarantine(origin: QuarantineOrigin, entries: readonly QuarantineEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const appender = await this.connection.createAppender('quarantine', META_SCHEMA);
+    const now = new Date().toISOString();
+    for (const e of entries) {
+      appender.appendVarchar(origin.runId);
+      appender.appendVarchar(origin.flow);
+      appender.appendVarchar(origin.stage);
+      appender.appendVarchar(origin.dataset);
+      appender.appendVarchar(e.source);
+      if (e.line === undefined) appender.appendNull();
+      else appender.appendBigInt(BigInt(e.line));
+      appender.appendBigInt(BigInt(e.record));
+      if (e.field === undefined) appender.appendNull();
+      else appender.appendVarchar(e.field);
+      appender.appendVarchar(e.errorClass);
+      appender.appendVarchar(e.expected);
+      appender.appendVarchar(e.found);
+      appender.appendVarchar(e.raw);
+      appender.appendVarchar(e.rawEncoding);
+      appender.appendVarchar(now);
+      appender.endRow();
+    }
+    appender.closeSync();
+  }
+
+  async dropTable(table: string): Promise<void> {
+    await this.run(`DROP TABLE IF EXISTS ${quoteTable(table)}`);
+  }
+
+  close(): void {
+    this.connection.closeSync();
+    this.instance.closeSync();
+  }
+}

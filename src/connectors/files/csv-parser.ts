@@ -1,0 +1,507 @@
+import type { ErrorClass, QuarantineEntry } from '../../runtime/quarantine.ts';
+import { shortenFound } from '../../runtime/scalars.ts';
+import { decodeChunk, decodeEscaped, describeBadByte, dropBom, incompleteTail, originalBytes } from './utf8.ts';
+
+/** A record a reader refused, ready to quarantine. */
+export type RecordError = QuarantineEntry;
+
+/**
+ * The records one `push`/`finish` call completed, column by column. `records` are 1-based record numbers over the
+ * whole file (header and blank lines excluded), counting refused records too, so the validator can name them.
+ */
+export interface ParsedRows {
+  count: number;
+  /** `fields[c][i]`: column c of good record i, in header order. */
+  readonly fields: string[][];
+  /** 1-based line of each good record's first byte. */
+  readonly lines: number[];
+  readonly records: number[];
+  /** Each good record's text without its line ending, to quarantine it if the contract refuses it. */
+  readonly raws: string[];
+  readonly errors: RecordError[];
+}
+
+export interface CsvOptions {
+  /** The file as quarantine entries name it (relative to the project root). */
+  readonly source: string;
+  readonly delimiter?: string;
+  readonly quote?: string;
+  /** A longer field makes its record 'oversize'; the reader skips the rest of it without buffering. */
+  readonly maxFieldBytes?: number;
+  /** Caps a whole record the same way, so many fields under the field limit cannot grow the buffer without end. */
+  readonly maxRecordBytes?: number;
+}
+
+const LF = 10;
+const CR = 13;
+
+// Scanner states, kept between chunks.
+const FIELD = 0; // before the first character of a field
+const PLAIN = 1; // inside an unquoted field
+const QUOTED = 2; // inside a quoted field
+const QUOTE_END = 3; // the chunk ended on a quote inside a quoted field: a closing quote or half of a doubled one
+const AFTER = 4; // after a closing quote
+const AFTER_CR = 5; // after a closing quote and a CR
+
+interface Fault {
+  readonly errorClass: ErrorClass;
+  readonly expected: string;
+  readonly found: string;
+  /** Index of the field at fault, -1 for the whole record. */
+  readonly field: number;
+}
+
+const ENCODING: Fault = { errorClass: 'encoding', expected: 'UTF-8 text', found: '', field: -1 };
+
+function singleAscii(s: string, what: string): number {
+  if (s.length !== 1 || s.charCodeAt(0) > 127 || s === '\n' || s === '\r')
+    throw new Error(`CsvParser: the ${what} must be one ASCII character other than CR or LF, got ${JSON.stringify(s)}`);
+  return s.charCodeAt(0);
+}
+
+function linesIn(text: string): number {
+  let count = 0;
+  for (let p = text.indexOf('\n'); p !== -1; p = text.indexOf('\n', p + 1)) count++;
+  return count;
+}
+
+function escapePointer(name: string): string {
+  return name.replaceAll('~', '~0').replaceAll('/', '~1');
+}
+
+/**
+ * An incremental RFC 4180 reader: feed it byte chunks cut anywhere, get back the records each completes. The first
+ * record is the header. Quoted fields may hold delimiters, doubled quotes and line breaks; records end with LF or
+ * CRLF; a BOM at the start is dropped. Blank lines are skipped when the header has more than one column (there they
+ * cannot be records); with a single column a blank line is a record with one empty field.
+ *
+ * Every data record ends up either in the rows or in `errors`: bad UTF-8 ('encoding'), a field or record over the
+ * limits ('oversize'), a stray character after a closing quote or a wrong number of fields ('parse'), and, at
+ * `finish`, an unterminated quote or a last record with too few fields ('truncated'). A quote inside an unquoted
+ * field is taken as text. A header that cannot be read throws: without it no record can be mapped.
+ */
+export class CsvParser {
+  /** The column names, once the first record has been read. */
+  header: string[] | null = null;
+  readonly source: string;
+  private readonly delim: number;
+  private readonly quote: number;
+  private readonly quoteText: string;
+  private readonly maxField: number;
+  private readonly maxRecord: number;
+
+  private utf8Tail: Buffer | null = null;
+  private started = false;
+  private eof = false;
+  private out: ParsedRows;
+
+  private state = FIELD;
+  private line = 1;
+  private nextLf = -1;
+  private recLine = 1;
+  private recordNo = 0;
+  private readonly rec: string[] = [];
+  private recLen = 0;
+  private piece = '';
+  private rawPiece = '';
+  private doubled = false;
+  private fault: Fault | null = null;
+  private badBytes = false;
+  private escapes: readonly number[] | null = null;
+  private escapeAt = 0;
+
+  constructor(options: CsvOptions) {
+    this.source = options.source;
+    this.delim = singleAscii(options.delimiter ?? ',', 'delimiter');
+    this.quote = singleAscii(options.quote ?? '"', 'quote');
+    if (this.delim === this.quote) throw new Error('CsvParser: the delimiter and the quote must differ');
+    this.quoteText = String.fromCharCode(this.quote);
+    this.maxField = options.maxFieldBytes ?? 1 << 20;
+    this.maxRecord = options.maxRecordBytes ?? Math.max(16 << 20, 4 * this.maxField);
+    this.out = this.emptyRows();
+  }
+
+  /** Reads a chunk; returns the records it completed. */
+  push(chunk: Buffer): ParsedRows {
+    this.out = this.emptyRows();
+    let bytes = chunk;
+    if (this.utf8Tail !== null) {
+      bytes = Buffer.concat([this.utf8Tail, chunk]);
+      this.utf8Tail = null;
+    }
+    const k = incompleteTail(bytes);
+    if (k > 0) {
+      this.utf8Tail = Buffer.from(bytes.subarray(bytes.length - k));
+      bytes = bytes.subarray(0, bytes.length - k);
+    }
+    if (bytes.length > 0) this.decodeAndScan(bytes, false);
+    return this.out;
+  }
+
+  /** Ends the input: completes a last record without a line break, or reports it as truncated. */
+  finish(): ParsedRows {
+    this.out = this.emptyRows();
+    if (this.utf8Tail !== null) {
+      this.decodeAndScan(this.utf8Tail, true);
+      this.utf8Tail = null;
+    }
+    if (this.rawPiece !== '') {
+      this.eof = true;
+      if (this.state === QUOTED) this.unterminated();
+      else this.scan('\n', null);
+    }
+    return this.out;
+  }
+
+  private emptyRows(): ParsedRows {
+    const width = this.header === null ? 0 : this.header.length;
+    const fields = Array.from({ length: width }, (): string[] => []);
+    return { count: 0, fields, lines: [], records: [], raws: [], errors: [] };
+  }
+
+  private decodeAndScan(bytes: Buffer, escapeAll: boolean): void {
+    let t = escapeAll ? decodeEscaped(bytes) : decodeChunk(bytes);
+    if (!this.started && t.text.length > 0) {
+      this.started = true;
+      t = dropBom(t);
+    }
+    this.scan(t.text, t.escapes);
+  }
+
+  private scan(s: string, escapes: readonly number[] | null): void {
+    const n = s.length;
+    const d = this.delim;
+    const q = this.quote;
+    this.escapes = escapes;
+    this.escapeAt = 0;
+    this.nextLf = -1;
+    let state = this.state;
+    let i = 0;
+    let recStart = 0;
+    let fieldStart = 0;
+    while (i < n) {
+      if (state === FIELD && i === recStart && this.rawPiece === '') {
+        const end = this.quickRecord(s, i);
+        if (end > 0) {
+          this.endRecord(s, recStart, end - 1);
+          recStart = i = end;
+          continue;
+        }
+      }
+      if (state === FIELD) {
+        if (s.charCodeAt(i) === q) {
+          state = QUOTED;
+          this.doubled = false;
+          fieldStart = ++i;
+          continue;
+        }
+        state = PLAIN;
+        fieldStart = i;
+      }
+      if (state === PLAIN) {
+        let j = i;
+        let c = 0;
+        for (; j < n; j++) {
+          c = s.charCodeAt(j);
+          if (c === d || c === LF) break;
+        }
+        if (j === n) break;
+        this.addPlain(s.slice(fieldStart, j), c === LF);
+        state = FIELD;
+        i = j + 1;
+        if (c === LF) {
+          this.endRecord(s, recStart, j);
+          recStart = i;
+        }
+        continue;
+      }
+      if (state === QUOTED) {
+        const j = s.indexOf(this.quoteText, i);
+        if (j === -1) {
+          this.countLines(s, i, n);
+          break;
+        }
+        this.countLines(s, i, j);
+        if (j + 1 === n) {
+          state = QUOTE_END;
+          break;
+        }
+        if (s.charCodeAt(j + 1) === q) {
+          this.doubled = true;
+          i = j + 2;
+          continue;
+        }
+        this.addQuoted(s.slice(fieldStart, j));
+        state = AFTER;
+        i = j + 1;
+        continue;
+      }
+      if (state === QUOTE_END) {
+        // Only at the start of a chunk: the previous one ended on the quote this character explains.
+        if (s.charCodeAt(0) === q) {
+          this.piece += this.quoteText + this.quoteText;
+          this.doubled = true;
+          state = QUOTED;
+          i = fieldStart = 1;
+        } else {
+          this.addQuoted('');
+          state = AFTER;
+        }
+        continue;
+      }
+      const c = s.charCodeAt(i);
+      if (c === LF) {
+        state = FIELD;
+        this.endRecord(s, recStart, i);
+        recStart = ++i;
+      } else if (state === AFTER && c === d) {
+        state = FIELD;
+        i++;
+      } else if (state === AFTER && c === CR) {
+        state = AFTER_CR;
+        i++;
+      } else {
+        this.strayAfterQuote(s, i);
+        state = PLAIN;
+        fieldStart = i;
+      }
+    }
+    this.state = state;
+    if (recStart < n) this.carry(s, recStart, fieldStart);
+  }
+
+  /** Keeps the open record's text and its open field's text for the next chunk. */
+  private carry(s: string, recStart: number, fieldStart: number): void {
+    const n = s.length;
+    if (this.fault === null && (this.state === PLAIN || this.state === QUOTED || this.state === QUOTE_END)) {
+      this.piece += s.slice(fieldStart, this.state === QUOTE_END ? n - 1 : n);
+      if (this.tooLong(this.piece, this.maxField)) {
+        this.setFault('oversize', `field of at most ${this.maxField} bytes`, 'a longer field', this.recLen);
+        this.piece = '';
+      }
+    }
+    this.checkEscapes(recStart, n);
+    if (this.rawPiece.length > this.maxRecord) return;
+    this.rawPiece += s.slice(recStart, n);
+    if (this.tooLong(this.rawPiece, this.maxRecord))
+      this.setFault('oversize', `record of at most ${this.maxRecord} bytes`, 'a longer record', -1);
+  }
+
+  /**
+   * The fast path for the common record: whole in this chunk, within the limits, well-formed. Reads its fields into
+   * `rec` and returns the index after its LF; returns -1, having changed nothing else, when the general scanner must
+   * take the record (it runs past the chunk, or is too long or malformed).
+   */
+  private quickRecord(s: string, i: number): number {
+    const n = s.length;
+    const d = this.delim;
+    const q = this.quote;
+    const rec = this.rec;
+    const maxChars = this.maxField / 3;
+    let k = 0;
+    let lines = 0;
+    let c = 0;
+    while (c !== LF) {
+      if (i >= n) return -1;
+      let text: string;
+      if (s.charCodeAt(i) === q) {
+        const j = this.closingQuote(s, i + 1);
+        if (j < 0 || j + 1 >= n) return -1;
+        text = s.slice(i + 1, j);
+        if (this.doubled) text = text.replaceAll(this.quoteText + this.quoteText, this.quoteText);
+        lines += linesIn(text);
+        c = s.charCodeAt(j + 1);
+        i = j + 2;
+        if (c === CR) {
+          if (i >= n || s.charCodeAt(i) !== LF) return -1;
+          c = LF;
+          i++;
+        } else if (c !== d && c !== LF) return -1;
+      } else {
+        let j = i;
+        for (; j < n; j++) {
+          c = s.charCodeAt(j);
+          if (c === d || c === LF) break;
+        }
+        if (j === n) return -1;
+        text = s.slice(i, c === LF && j > i && s.charCodeAt(j - 1) === CR ? j - 1 : j);
+        i = j + 1;
+      }
+      if (text.length > maxChars) return -1;
+      rec[k++] = text;
+    }
+    this.recLen = k;
+    this.line += lines;
+    return i;
+  }
+
+  /** Index of the quote closing a quoted field whose text starts at `i` (-1 if not in `s`); sets `doubled`. */
+  private closingQuote(s: string, i: number): number {
+    this.doubled = false;
+    for (;;) {
+      const j = s.indexOf(this.quoteText, i);
+      if (j < 0 || s.charCodeAt(j + 1) !== this.quote) return j;
+      this.doubled = true;
+      i = j + 2;
+    }
+  }
+
+  private tooLong(text: string, max: number): boolean {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: short text needs no byte count.
+    return text.length * 3 > max && Buffer.byteLength(text) > max;
+  }
+
+  private countLines(s: string, from: number, to: number): void {
+    let p = this.nextLf;
+    if (p < from) p = s.indexOf('\n', from);
+    while (p !== -1 && p < to) {
+      this.line++;
+      p = s.indexOf('\n', p + 1);
+    }
+    this.nextLf = p === -1 ? s.length : p;
+  }
+
+  private checkEscapes(from: number, to: number): void {
+    const e = this.escapes;
+    if (e === null) return;
+    let k = this.escapeAt;
+    while (k < e.length && e[k] < from) k++;
+    if (k < e.length && e[k] < to) this.badBytes = true;
+    this.escapeAt = k;
+  }
+
+  private setFault(errorClass: ErrorClass, expected: string, found: string, field: number): void {
+    if (this.fault === null) this.fault = { errorClass, expected, found, field };
+  }
+
+  private addPlain(text: string, last: boolean): void {
+    if (this.piece !== '') {
+      text = this.piece + text;
+      this.piece = '';
+    }
+    if (last && text.charCodeAt(text.length - 1) === CR) text = text.slice(0, -1);
+    this.addField(text);
+  }
+
+  private addQuoted(text: string): void {
+    if (this.piece !== '') {
+      text = this.piece + text;
+      this.piece = '';
+    }
+    if (this.doubled) text = text.replaceAll(this.quoteText + this.quoteText, this.quoteText);
+    this.addField(text);
+  }
+
+  private addField(text: string): void {
+    if (this.fault !== null) return;
+    if (this.tooLong(text, this.maxField)) {
+      this.setFault(
+        'oversize',
+        `field of at most ${this.maxField} bytes`,
+        `${Buffer.byteLength(text)} bytes`,
+        this.recLen,
+      );
+      return;
+    }
+    this.rec[this.recLen++] = text;
+  }
+
+  private strayAfterQuote(s: string, i: number): void {
+    const found = `${JSON.stringify(s.slice(i, i + 12).split('\n')[0])} after the closing quote`;
+    this.setFault('parse', 'delimiter or line end after a closing quote', found, this.recLen - 1);
+  }
+
+  private endRecord(s: string, recStart: number, end: number): void {
+    this.checkEscapes(recStart, end);
+    let raw = s.slice(recStart, end);
+    if (this.rawPiece !== '') {
+      raw = this.rawPiece.length > this.maxRecord ? this.rawPiece : this.rawPiece + raw;
+      this.rawPiece = '';
+    }
+    if (raw.charCodeAt(raw.length - 1) === CR) raw = raw.slice(0, -1);
+    const line = this.recLine;
+    this.recLine = ++this.line;
+    if (this.fault === null && this.tooLong(raw, this.maxRecord))
+      this.setFault('oversize', `record of at most ${this.maxRecord} bytes`, 'a longer record', -1);
+    this.completeRecord(raw, line);
+  }
+
+  private completeRecord(raw: string, line: number): void {
+    const header = this.header;
+    if (raw === '' && (header === null || header.length !== 1)) {
+      // A blank line: nothing to read, and nothing to lose.
+    } else if (header === null) {
+      this.takeHeader(line);
+    } else {
+      const record = ++this.recordNo;
+      const fault = this.recordFault(header.length);
+      if (this.badBytes) this.reject(raw, line, record, ENCODING);
+      else if (fault !== null) this.reject(raw, line, record, fault);
+      else this.accept(raw, line, record);
+    }
+    this.resetRecord();
+  }
+
+  private recordFault(width: number): Fault | null {
+    if (this.fault !== null) return this.fault;
+    if (this.recLen === width) return null;
+    const errorClass = this.eof && this.recLen < width ? 'truncated' : 'parse';
+    return { errorClass, expected: `${width} fields`, found: `${this.recLen} fields`, field: -1 };
+  }
+
+  private accept(raw: string, line: number, record: number): void {
+    const out = this.out;
+    const fields = out.fields;
+    const rec = this.rec;
+    for (let c = 0; c < fields.length; c++) fields[c].push(rec[c]);
+    out.lines.push(line);
+    out.records.push(record);
+    out.raws.push(raw);
+    out.count++;
+  }
+
+  private reject(raw: string, line: number, record: number, fault: Fault): void {
+    const bad = fault === ENCODING;
+    const header = this.header ?? [];
+    const name = fault.field < header.length ? header[fault.field] : String(fault.field);
+    const entry: RecordError = {
+      source: this.source,
+      line,
+      record,
+      ...(fault.field < 0 ? {} : { field: `/${escapePointer(name)}` }),
+      errorClass: fault.errorClass,
+      expected: fault.expected,
+      found: shortenFound(bad ? describeBadByte(raw) : fault.found),
+      raw: bad ? originalBytes(raw).toString('base64') : raw,
+      rawEncoding: bad ? 'base64' : 'utf8',
+    };
+    this.out.errors.push(entry);
+  }
+
+  private takeHeader(line: number): void {
+    const problem = this.badBytes ? 'it is not valid UTF-8' : this.fault?.expected;
+    if (problem !== undefined) {
+      const detail = this.badBytes ? problem : `expected ${problem}, found ${this.fault?.found}`;
+      throw new Error(`${this.source}:${line}: cannot read the CSV header: ${detail}`);
+    }
+    this.header = this.rec.slice(0, this.recLen);
+    this.out = { ...this.out, fields: this.header.map((): string[] => []) };
+  }
+
+  private unterminated(): void {
+    const line = this.recLine;
+    if (this.header === null)
+      throw new Error(`${this.source}:${line}: cannot read the CSV header: the file ends inside a quoted field`);
+    this.setFault('truncated', 'closing quote', 'end of file', this.recLen);
+    const raw = this.rawPiece;
+    this.rawPiece = '';
+    this.completeRecord(raw, line);
+  }
+
+  private resetRecord(): void {
+    this.recLen = 0;
+    this.fault = null;
+    this.badBytes = false;
+    this.piece = '';
+  }
+}

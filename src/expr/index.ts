@@ -1,0 +1,14 @@
+export type { AggFn, AggNode, ExprNode } from './ast.ts';
+export { aggToString, columnsOf, exprToString } from './ast.ts';
+export * from './builders.ts';
+export type { CastRule } from './casts.ts';
+export { castRule } from './casts.ts';
+export type { BoundExpr, CheckError, CheckResult } from './check.ts';
+export { checkAgg, checkExpr } from './check.ts';
+export type { CompiledPredicate, CompiledProjection } from './compile.ts';
+export { compilePredicate, compileProjection } from './compile.ts';
+export type { FunctionDef, Helper, LiteralArg, RegisterOptions, Registry } from './functions.ts';
+export { createEmptyRegistry, createRegistry } from './functions.ts';
+export type { AggLineage, ExprLineage } from './lineage.ts';
+export { exprLineage, predicateColumns } from './lineage.ts';
+export { valueMatches } from './typing.ts';

@@ -1,0 +1,220 @@
+import type { AggNode, ExprNode } from '../expr/ast.ts';
+import { type Agg, col, Expr, type ExprLike, toNode } from '../expr/builders.ts';
+import type { StageMode } from '../time/duration.ts';
+import { parseDuration } from '../time/duration.ts';
+import type { FieldSpec } from './contract.ts';
+import type { Dataset } from './dataset.ts';
+import type { Value } from './types.ts';
+
+/** What a source does with a record that breaks its dataset's contract. */
+export type OnInvalid = 'fail' | 'quarantine';
+
+/** Per-stage settings shown by `napkin draw` and used by `napkin check` and the planner. */
+export interface StageOptions {
+  /** Latency SLA of this stage, e.g. '30s', '15m', '1d'. Defaults to the flow's SLA. */
+  readonly sla?: string;
+  readonly owner?: string;
+  readonly description?: string;
+  /** Forces an execution mode; by default the SLA picks it. `napkin check` warns when it contradicts the SLA. */
+  readonly mode?: StageMode;
+}
+
+/** Stage identity and settings, common to every relational node. */
+export interface StageMeta {
+  /** A user-given stage id; unnamed stages get `<op>_<n>` in definition order. */
+  readonly id?: string;
+  readonly options?: StageOptions;
+}
+
+export interface NamedExpr {
+  readonly name: string;
+  readonly expr: ExprNode;
+}
+
+export interface NamedAgg {
+  readonly name: string;
+  readonly agg: AggNode;
+}
+
+/** A user function for `map`: reads the declared columns of one record, returns the declared written columns. */
+export type MapFn = (row: Readonly<Record<string, Value>>) => Readonly<Record<string, Value>>;
+
+/**
+ * The logical operators of a flow, as plain data. Each node is one stage of the flow.
+ * `read` is the only leaf; everything else names its inputs.
+ */
+export type RelNode = StageMeta &
+  (
+    | {
+        readonly op: 'read';
+        readonly dataset: Dataset;
+        readonly onInvalid: OnInvalid;
+        /** Quarantined records allowed before the run fails: mandatory with quarantine (reliability §4). */
+        readonly errorBudget?: number | 'unlimited';
+      }
+    | { readonly op: 'select'; readonly input: RelNode; readonly columns: readonly NamedExpr[] }
+    | { readonly op: 'withColumns'; readonly input: RelNode; readonly columns: readonly NamedExpr[] }
+    | { readonly op: 'filter'; readonly input: RelNode; readonly predicate: ExprNode }
+    | {
+        readonly op: 'aggregate';
+        readonly input: RelNode;
+        readonly keys: readonly string[];
+        readonly aggs: readonly NamedAgg[];
+      }
+    | {
+        readonly op: 'join';
+        readonly left: RelNode;
+        readonly right: RelNode;
+        readonly on: readonly { readonly left: string; readonly right: string }[];
+        readonly how: 'inner' | 'left';
+      }
+    | { readonly op: 'union'; readonly inputs: readonly RelNode[] }
+    | { readonly op: 'dedupe'; readonly input: RelNode; readonly keys: readonly string[] }
+    | {
+        readonly op: 'map';
+        readonly input: RelNode;
+        readonly fn: MapFn;
+        readonly reads: readonly string[];
+        readonly writes: Readonly<Record<string, FieldSpec>>;
+      }
+  );
+
+export type RelOp = RelNode['op'];
+
+/** The inputs of a node, in port order. */
+export function inputsOf(node: RelNode): readonly RelNode[] {
+  switch (node.op) {
+    case 'read':
+      return [];
+    case 'join':
+      return [node.left, node.right];
+    case 'union':
+      return node.inputs;
+    default:
+      return [node.input];
+  }
+}
+
+/** Join keys: one column name used on both sides, several, or explicit `{ left, right }` pairs. */
+export type JoinOn = string | readonly (string | { readonly left: string; readonly right: string })[];
+
+/**
+ * A relation: an immutable handle on a stage's output. Every method returns a new relation whose last stage is the
+ * operator named; nothing runs until `napkin run`.
+ * @example
+ * read(orders).filter(col('status').eq('paid')).groupBy('country').agg({ revenue: sum(col('amount')) })
+ */
+export class Rel {
+  /** @internal */
+  constructor(readonly node: RelNode) {}
+
+  /** Keeps the listed columns and computed ones, in that order. */
+  select(...columns: (string | Readonly<Record<string, ExprLike>>)[]): Rel {
+    const list: NamedExpr[] = [];
+    for (const c of columns) {
+      if (typeof c === 'string') list.push({ name: c, expr: col(c).node });
+      else list.push(...named(c, 'select'));
+    }
+    if (list.length === 0) throw new Error('select: name at least one column');
+    return new Rel({ op: 'select', input: this.node, columns: list });
+  }
+
+  /** Adds or replaces columns; the others pass through. */
+  withColumns(columns: Readonly<Record<string, ExprLike>>): Rel {
+    const list = named(columns, 'withColumns');
+    if (list.length === 0) throw new Error('withColumns: give at least one column');
+    return new Rel({ op: 'withColumns', input: this.node, columns: list });
+  }
+
+  /** Keeps the rows for which `predicate` is true (null counts as false). */
+  filter(predicate: Expr): Rel {
+    if (!(predicate instanceof Expr)) throw new Error('filter: give an expression, e.g. col("status").eq("paid")');
+    return new Rel({ op: 'filter', input: this.node, predicate: predicate.node });
+  }
+
+  /** Groups by key columns; finish with `.agg({...})`. */
+  groupBy(...keys: string[]): GroupedRel {
+    return new GroupedRel(this.node, keys);
+  }
+
+  /** A hash join on key columns. Right-side key columns named like the left ones are not repeated. */
+  join(right: Rel, options: { readonly on: JoinOn; readonly how?: 'inner' | 'left' }): Rel {
+    const on = (typeof options.on === 'string' ? [options.on] : options.on).map((k) =>
+      typeof k === 'string' ? { left: k, right: k } : k,
+    );
+    if (on.length === 0) throw new Error('join: name at least one key column in `on`');
+    return new Rel({ op: 'join', left: this.node, right: right.node, on, how: options.how ?? 'inner' });
+  }
+
+  /** All rows of this relation and the others; schemas must match by column name and type. */
+  union(...others: Rel[]): Rel {
+    if (others.length === 0) throw new Error('union: give at least one other relation');
+    return new Rel({ op: 'union', inputs: [this.node, ...others.map((o) => o.node)] });
+  }
+
+  /** Keeps the first row seen for each key. */
+  dedupe(...keys: string[]): Rel {
+    if (keys.length === 0) throw new Error('dedupe: name the key columns');
+    return new Rel({ op: 'dedupe', input: this.node, keys });
+  }
+
+  /**
+   * The escape hatch: a JavaScript function over one record. `reads` and `writes` declare the columns it uses and
+   * produces, so that `napkin check` and lineage still know the path; written columns are added or replaced.
+   * It is the slow path (rows are built one at a time); prefer expressions.
+   */
+  map(
+    fn: MapFn,
+    declared: { readonly reads: readonly string[]; readonly writes: Readonly<Record<string, FieldSpec>> },
+  ): Rel {
+    if (Object.keys(declared.writes).length === 0) throw new Error('map: declare the columns it writes');
+    return new Rel({ op: 'map', input: this.node, fn, reads: declared.reads, writes: declared.writes });
+  }
+
+  /** Names this stage and sets its SLA, owner or mode. Stateful stages should be named: state keys on the id. */
+  stage(id: string, options: StageOptions = {}): Rel {
+    if (!/^[a-z_][a-z0-9_]*$/.test(id)) throw new Error(`stage('${id}'): ids are lower-case letters, digits and _`);
+    if (options.sla !== undefined) parseDuration(options.sla);
+    return new Rel({ ...this.node, id, options });
+  }
+}
+
+/** The result of `groupBy`: finish with `agg`. */
+export class GroupedRel {
+  /** @internal */
+  constructor(
+    private readonly input: RelNode,
+    private readonly keys: readonly string[],
+  ) {}
+
+  /** One output row per key: the key columns, then the aggregates in the order given. */
+  agg(aggs: Readonly<Record<string, Agg>>): Rel {
+    const list = Object.entries(aggs).map(([name, a]) => ({ name, agg: a.node }));
+    if (list.length === 0 && this.keys.length === 0) throw new Error('agg: give at least one aggregate or key');
+    return new Rel({ op: 'aggregate', input: this.input, keys: this.keys, aggs: list });
+  }
+}
+
+function named(columns: Readonly<Record<string, ExprLike>>, op: string): NamedExpr[] {
+  return Object.entries(columns).map(([name, e]) => {
+    if (name.length === 0) throw new Error(`${op}: a column name is empty`);
+    return { name, expr: toNode(e) };
+  });
+}
+
+/**
+ * Reads a dataset: its storage through a connector, each record checked against its contract.
+ * @param options.onInvalid `'fail'` (default) stops the run at the first bad record with its file, line and field;
+ *   `'quarantine'` sends bad records to the quarantine and counts them, up to `errorBudget`.
+ */
+export function read(
+  ds: Dataset,
+  options: { readonly onInvalid?: OnInvalid; readonly errorBudget?: number | 'unlimited' } = {},
+): Rel {
+  return new Rel({
+    op: 'read',
+    dataset: ds,
+    onInvalid: options.onInvalid ?? 'fail',
+    ...(options.errorBudget === undefined ? {} : { errorBudget: options.errorBudget }),
+  });
+}

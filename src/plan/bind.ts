@@ -1,0 +1,448 @@
+import { aggToString, type AggNode, type ExprNode, exprToString } from '../expr/ast.ts';
+import { checkAgg, checkExpr } from '../expr/check.ts';
+import type { Registry } from '../expr/functions.ts';
+import type { Flow, Output } from '../flow/flow.ts';
+import { inputsOf, type RelNode, type StageOptions } from '../flow/rel.ts';
+import { storageToString } from '../flow/storage.ts';
+import { type Field, type FieldType, fieldTypeToString, type Schema, sameType, assignable } from '../flow/types.ts';
+import { modeForSla, parseDuration } from '../time/duration.ts';
+import { type Finding, finding, type Location } from './findings.ts';
+import type { Stage, StageKind } from './stage.ts';
+
+/** A flow's stages in topological order (inputs before the stages that read them), and what binding found. */
+export interface BoundFlow {
+  readonly flow: Flow;
+  readonly stages: readonly Stage[];
+  readonly findings: readonly Finding[];
+}
+
+/**
+ * Binds a flow: names every stage, resolves each stage's output schema from its inputs, and checks every expression
+ * against the schema it reads. Problems become findings; a stage that does not bind has no schema, and the stages
+ * that read it are not checked further (one mistake, one finding).
+ */
+export function bindFlow(flow: Flow, registry: Registry): BoundFlow {
+  const b = new Binder(flow, registry);
+  for (const out of flow.outputs) b.output(out);
+  return { flow, stages: b.stages, findings: b.findings };
+}
+
+class Binder {
+  readonly stages: Stage[] = [];
+  readonly findings: Finding[] = [];
+  private readonly ids = new Map<RelNode, string>();
+  private readonly used = new Set<string>();
+  private readonly counters = new Map<string, number>();
+
+  constructor(
+    private readonly flow: Flow,
+    private readonly registry: Registry,
+  ) {}
+
+  output(out: Output): void {
+    const id = this.claim(
+      out.id ?? `${out.kind === 'sql' ? 'model' : 'write'}_${out.dataset.name.replaceAll('.', '_')}`,
+    );
+    const inputs = out.kind === 'write' ? [this.rel(out.input)] : [];
+    const inSchema = out.kind === 'write' ? this.schemaOf(inputs[0]) : undefined;
+    const at = { flow: this.flow.name, stage: id, dataset: out.dataset.name };
+    if (out.kind === 'write' && inSchema !== undefined) this.checkContract(inSchema, out, at);
+    this.push(id, out.kind === 'sql' ? 'sql' : 'sink', out.kind, inputs, out.options, {
+      ...(out.dataset.contract === undefined ? {} : { schema: out.dataset.contract.schema }),
+      detail:
+        out.kind === 'sql'
+          ? `sql model → ${out.dataset.name}`
+          : `write ${out.mode} → ${out.dataset.name}${out.dataset.storage ? ` (${storageToString(out.dataset.storage)})` : ''}`,
+      output: out,
+      dataset: out.dataset,
+      ...(out.kind === 'write' ? { writeMode: out.mode } : {}),
+    });
+  }
+
+  /** Binds a relational node (once, however many stages read it) and returns its stage id. */
+  private rel(node: RelNode): string {
+    const known = this.ids.get(node);
+    if (known !== undefined) return known;
+    const inputs = inputsOf(node).map((n) => this.rel(n));
+    const id = this.claim(node.id ?? this.autoId(node.op));
+    this.ids.set(node, id);
+    const at = { flow: this.flow.name, stage: id };
+    const schemas = inputs.map((i) => this.schemaOf(i));
+    const schema = schemas.every((s) => s !== undefined) ? this.infer(node, schemas as Schema[], at) : undefined;
+    this.push(id, node.op === 'read' ? 'source' : 'transform', node.op, inputs, node.options, {
+      ...(schema === undefined ? {} : { schema }),
+      detail: describe(node),
+      node,
+      ...(node.op === 'read' ? { dataset: node.dataset } : {}),
+    });
+    return id;
+  }
+
+  private push(
+    id: string,
+    kind: StageKind,
+    op: Stage['op'],
+    inputs: readonly string[],
+    options: StageOptions | undefined,
+    rest: Partial<Stage>,
+  ): void {
+    const sla = options?.sla ?? this.flow.sla;
+    const slaMs = parseDuration(sla);
+    this.stages.push({
+      id,
+      flow: this.flow.name,
+      kind,
+      op,
+      inputs,
+      sla,
+      slaMs,
+      mode: options?.mode ?? modeForSla(slaMs),
+      modeForced: options?.mode !== undefined,
+      owner: options?.owner ?? this.flow.owner,
+      detail: '',
+      ...rest,
+    });
+  }
+
+  private schemaOf(id: string): Schema | undefined {
+    return this.stages.find((s) => s.id === id)?.schema;
+  }
+
+  private autoId(op: string): string {
+    for (;;) {
+      const n = (this.counters.get(op) ?? 0) + 1;
+      this.counters.set(op, n);
+      const id = `${op}_${n}`;
+      if (!this.used.has(id)) return id;
+    }
+  }
+
+  private claim(id: string): string {
+    if (this.used.has(id)) {
+      this.findings.push(
+        finding(
+          'duplicateStage',
+          { flow: this.flow.name, stage: id },
+          `two stages are named '${id}'`,
+          'give each .stage() and output a distinct id',
+        ),
+      );
+      return this.autoId(id);
+    }
+    this.used.add(id);
+    return id;
+  }
+
+  private fail(rule: Parameters<typeof finding>[0], at: Location, message: string, hint: string): undefined {
+    this.findings.push(finding(rule, at, message, hint));
+    return undefined;
+  }
+
+  private infer(node: RelNode, inputs: readonly Schema[], at: Location): Schema | undefined {
+    switch (node.op) {
+      case 'read':
+        return (
+          node.dataset.contract?.schema ??
+          this.fail(
+            'missingContract',
+            { ...at, dataset: node.dataset.name },
+            `dataset '${node.dataset.name}' is read but has no contract`,
+            'declare contract({ fields: {...} }) on the dataset so every record is checked at the boundary',
+          )
+        );
+      case 'select':
+        return this.project(node.columns, inputs[0], at, []);
+      case 'withColumns': {
+        const added = this.project(node.columns, inputs[0], at, []);
+        if (added === undefined) return undefined;
+        const byName = new Map(added.fields.map((f) => [f.name, f]));
+        const isNew = (f: Field) => !inputs[0].fields.some((x) => x.name === f.name);
+        return { fields: [...inputs[0].fields.map((f) => byName.get(f.name) ?? f), ...added.fields.filter(isNew)] };
+      }
+      case 'filter': {
+        const r = checkExpr(node.predicate, inputs[0], this.registry);
+        if (r.errors.length > 0 || r.type === undefined)
+          return this.exprErrors(at, exprToString(node.predicate), r.errors);
+        if (r.type.type.kind !== 'bool' && r.type.type.kind !== 'null') {
+          return this.fail(
+            'expression',
+            at,
+            `filter ${exprToString(node.predicate)} is ${fieldTypeToString(r.type)}, not bool`,
+            'a filter needs a comparison or boolean expression, e.g. col("x").gt(0)',
+          );
+        }
+        return refineNotNull(inputs[0], node.predicate);
+      }
+      case 'aggregate':
+        return this.aggregate(node.keys, node.aggs, inputs[0], at);
+      case 'join':
+        return this.join(node, inputs[0], inputs[1], at);
+      case 'union':
+        return this.union(inputs, at);
+      case 'dedupe':
+        return this.keys(node.keys, inputs[0], at, 'dedupe') ? inputs[0] : undefined;
+      case 'map': {
+        const missing = node.reads.filter((c) => !inputs[0].fields.some((f) => f.name === c));
+        if (missing.length > 0) {
+          return this.fail(
+            'mapColumns',
+            at,
+            `map reads unknown column(s) ${missing.join(', ')}; input has ${names(inputs[0])}`,
+            'fix `reads` to name columns of the input',
+          );
+        }
+        const writes: Field[] = Object.entries(node.writes).map(([name, s]) => ({
+          name,
+          type: s.type,
+          nullable: s.nullable,
+        }));
+        const fields = inputs[0].fields.map((f) => writes.find((w) => w.name === f.name) ?? f);
+        return { fields: [...fields, ...writes.filter((w) => !inputs[0].fields.some((f) => f.name === w.name))] };
+      }
+      default:
+        return node satisfies never;
+    }
+  }
+
+  private project(
+    columns: readonly { name: string; expr: ExprNode }[],
+    input: Schema,
+    at: Location,
+    fields: Field[],
+  ): Schema | undefined {
+    let ok = true;
+    for (const c of columns) {
+      if (fields.some((f) => f.name === c.name)) {
+        this.fail(
+          'duplicateColumn',
+          at,
+          `column '${c.name}' is produced twice`,
+          'give each output column a distinct name',
+        );
+        ok = false;
+        continue;
+      }
+      const r = checkExpr(c.expr, input, this.registry);
+      if (r.errors.length > 0 || r.type === undefined) {
+        this.exprErrors(at, `${c.name} = ${exprToString(c.expr)}`, r.errors);
+        ok = false;
+        continue;
+      }
+      const src =
+        c.expr.kind === 'col' ? input.fields.find((f) => f.name === (c.expr as { name: string }).name) : undefined;
+      fields.push({ name: c.name, ...r.type, ...(src?.description ? { description: src.description } : {}) });
+    }
+    return ok ? { fields } : undefined;
+  }
+
+  private aggregate(
+    keys: readonly string[],
+    aggs: readonly { name: string; agg: AggNode }[],
+    input: Schema,
+    at: Location,
+  ): Schema | undefined {
+    if (!this.keys(keys, input, at, 'groupBy')) return undefined;
+    const fields: Field[] = keys.map((k) => input.fields.find((f) => f.name === k) as Field);
+    let ok = true;
+    for (const a of aggs) {
+      if (fields.some((f) => f.name === a.name)) {
+        this.fail(
+          'duplicateColumn',
+          at,
+          `column '${a.name}' is produced twice`,
+          'give each aggregate a name distinct from the keys',
+        );
+        ok = false;
+        continue;
+      }
+      const r = checkAgg(a.agg, input, this.registry);
+      if (r.errors.length > 0 || r.type === undefined) {
+        this.exprErrors(at, `${a.name} = ${aggToString(a.agg)}`, r.errors);
+        ok = false;
+        continue;
+      }
+      fields.push({ name: a.name, ...r.type });
+    }
+    return ok ? { fields } : undefined;
+  }
+
+  private keys(keys: readonly string[], input: Schema, at: Location, op: string): boolean {
+    const missing = keys.filter((k) => !input.fields.some((f) => f.name === k));
+    if (missing.length === 0) return true;
+    this.fail(
+      'unknownKey',
+      at,
+      `${op} names unknown column(s) ${missing.join(', ')}; input has ${names(input)}`,
+      `name columns of the input, or compute the key first with withColumns`,
+    );
+    return false;
+  }
+
+  private join(node: Extract<RelNode, { op: 'join' }>, left: Schema, right: Schema, at: Location): Schema | undefined {
+    for (const k of node.on) {
+      const l = left.fields.find((f) => f.name === k.left);
+      const r = right.fields.find((f) => f.name === k.right);
+      if (l === undefined || r === undefined) {
+        return this.fail(
+          'joinKeys',
+          at,
+          `join key ${l === undefined ? `'${k.left}' is not a left column (${names(left)})` : `'${k.right}' is not a right column (${names(right)})`}`,
+          'name key columns that exist on both sides, e.g. on: "customer_id" or [{ left: "cust", right: "id" }]',
+        );
+      }
+      if (!sameType(l.type, r.type) && !(isNumberKind(l) && isNumberKind(r))) {
+        return this.fail(
+          'joinKeys',
+          at,
+          `join key ${k.left} is ${fieldTypeToString(l)} on the left and ${fieldTypeToString(r)} on the right`,
+          'cast one side with withColumns so both keys have the same type',
+        );
+      }
+    }
+    const sharedKeys = new Set(node.on.filter((k) => k.left === k.right).map((k) => k.right));
+    const rightFields = right.fields.filter((f) => !sharedKeys.has(f.name));
+    const clash = rightFields.filter((f) => left.fields.some((l) => l.name === f.name)).map((f) => f.name);
+    if (clash.length > 0) {
+      return this.fail(
+        'joinKeys',
+        at,
+        `column(s) ${clash.join(', ')} exist on both sides of the join`,
+        'rename or drop them on one side with select() before the join',
+      );
+    }
+    const extra = rightFields.map((f) => (node.how === 'left' ? { ...f, nullable: true } : f));
+    return { fields: [...left.fields, ...extra] };
+  }
+
+  private union(inputs: readonly Schema[], at: Location): Schema | undefined {
+    const first = inputs[0];
+    const fields: Field[] = [...first.fields];
+    for (const [i, s] of inputs.entries()) {
+      if (i === 0) continue;
+      const a = first.fields
+        .map((f) => f.name)
+        .sort()
+        .join(',');
+      const b = s.fields
+        .map((f) => f.name)
+        .sort()
+        .join(',');
+      if (a !== b) {
+        return this.fail(
+          'unionSchema',
+          at,
+          `union input ${i + 1} has columns (${names(s)}) but input 1 has (${names(first)})`,
+          'select the same columns on every input before the union',
+        );
+      }
+      for (const [j, f] of fields.entries()) {
+        const o = s.fields.find((x) => x.name === f.name) as Field;
+        if (!sameType(f.type, o.type)) {
+          return this.fail(
+            'unionSchema',
+            at,
+            `union column '${f.name}' is ${fieldTypeToString(f)} in input 1 but ${fieldTypeToString(o)} in input ${i + 1}`,
+            'cast the column to one type on every input',
+          );
+        }
+        if (o.nullable && !f.nullable) fields[j] = { ...f, nullable: true };
+      }
+    }
+    return { fields };
+  }
+
+  private checkContract(schema: Schema, out: Extract<Output, { kind: 'write' }>, at: Location): void {
+    const c = out.dataset.contract;
+    if (c === undefined) return; // NAP011 reports it at project level
+    const problems: string[] = [];
+    for (const f of c.schema.fields) {
+      const s = schema.fields.find((x) => x.name === f.name);
+      if (s === undefined) {
+        if (!f.nullable) problems.push(`required column '${f.name}' is not produced`);
+        continue;
+      }
+      if (!assignableField(s, f))
+        problems.push(`'${f.name}' is ${fieldTypeToString(s)} but the contract says ${fieldTypeToString(f)}`);
+    }
+    const extra = schema.fields.filter((s) => !c.schema.fields.some((f) => f.name === s.name)).map((s) => s.name);
+    if (extra.length > 0 && c.content === 'closed')
+      problems.push(`column(s) ${extra.join(', ')} are not in the contract`);
+    if (problems.length > 0) {
+      this.fail(
+        'contractViolation',
+        at,
+        `output to ${out.dataset.name} breaks its contract v${c.version}: ${problems.join('; ')}`,
+        'select and cast the columns the contract declares (coalesce nullable values into required columns), or change the contract',
+      );
+    }
+  }
+
+  private exprErrors(at: Location, what: string, errors: readonly { message: string }[]): undefined {
+    for (const e of errors) {
+      this.findings.push(
+        finding(
+          'expression',
+          at,
+          `${what}: ${e.message}`,
+          'fix the expression; `napkin check` shows the input columns',
+        ),
+      );
+    }
+    return undefined;
+  }
+}
+
+/**
+ * After `filter(col('x').isNotNull())` (alone or in a chain of ANDs) column x is no longer nullable, so it may feed a
+ * required contract field without a coalesce.
+ */
+function refineNotNull(schema: Schema, predicate: ExprNode): Schema {
+  const notNull = new Set<string>();
+  const visit = (e: ExprNode): void => {
+    if (e.kind !== 'call') return;
+    if (e.fn === 'and') e.args.forEach(visit);
+    else if (e.fn === 'isNotNull' && e.args[0]?.kind === 'col') notNull.add(e.args[0].name);
+  };
+  visit(predicate);
+  if (notNull.size === 0) return schema;
+  return { fields: schema.fields.map((f) => (notNull.has(f.name) ? { ...f, nullable: false } : f)) };
+}
+
+function isNumberKind(f: FieldType): boolean {
+  return f.type.kind === 'int64' || f.type.kind === 'float64' || f.type.kind === 'decimal';
+}
+
+function assignableField(from: FieldType, to: FieldType): boolean {
+  if (from.nullable && !to.nullable) return false;
+  return assignable(from.type, to.type);
+}
+
+function names(s: Schema): string {
+  return s.fields.map((f) => f.name).join(', ');
+}
+
+/** One line of DSL-like text per operator, for `napkin draw` and run summaries. */
+function describe(node: RelNode): string {
+  switch (node.op) {
+    case 'read':
+      return `read ${node.dataset.name}${node.dataset.storage ? ` (${storageToString(node.dataset.storage)})` : ''}${node.onInvalid === 'quarantine' ? ', bad records → quarantine' : ''}`;
+    case 'select':
+      return `select ${node.columns.map((c) => (c.expr.kind === 'col' && c.expr.name === c.name ? c.name : `${c.name} = ${exprToString(c.expr)}`)).join(', ')}`;
+    case 'withColumns':
+      return `withColumns ${node.columns.map((c) => `${c.name} = ${exprToString(c.expr)}`).join(', ')}`;
+    case 'filter':
+      return `filter ${exprToString(node.predicate)}`;
+    case 'aggregate':
+      return `groupBy ${node.keys.join(', ') || '()'} agg ${node.aggs.map((a) => `${a.name} = ${aggToString(a.agg)}`).join(', ')}`;
+    case 'join':
+      return `${node.how} join on ${node.on.map((k) => (k.left === k.right ? k.left : `${k.left} = ${k.right}`)).join(', ')}`;
+    case 'union':
+      return `union of ${node.inputs.length}`;
+    case 'dedupe':
+      return `dedupe by ${node.keys.join(', ')}`;
+    case 'map':
+      return `map reads ${node.reads.join(', ')} writes ${Object.keys(node.writes).join(', ')}`;
+    default:
+      return node satisfies never;
+  }
+}

@@ -1,0 +1,231 @@
+import { columnsOf } from '../expr/ast.ts';
+import { exprLineage } from '../expr/lineage.ts';
+import type { RelNode } from '../flow/rel.ts';
+import type { ProjectPlan, StageRef } from './project-plan.ts';
+import type { ColumnEdge, DirectSubtype, IndirectSubtype } from './sql-lineage.ts';
+import type { Stage } from './stage.ts';
+
+/**
+ * Column-level lineage, in OpenLineage's vocabulary: a DIRECT edge means values flow from the input column
+ * (IDENTITY, TRANSFORMATION, AGGREGATION); an INDIRECT edge means the input column decides which rows exist
+ * (JOIN, GROUP_BY, FILTER, SORT, WINDOW, CONDITIONAL). Edges point one hop back, to the datasets a stage reads;
+ * `traceUpstream` and `traceDownstream` follow them across flows.
+ */
+export type { ColumnEdge } from './sql-lineage.ts';
+
+/** The lineage of one published dataset. */
+export interface DatasetLineage {
+  readonly dataset: string;
+  readonly producer: StageRef;
+  /** Per output column, the input columns it is computed from. */
+  readonly fields: ReadonlyMap<string, readonly ColumnEdge[]>;
+  /** INDIRECT edges that shape every row of the dataset. */
+  readonly indirect: readonly ColumnEdge[];
+}
+
+type Lineage = { readonly columns: Map<string, ColumnEdge[]>; readonly indirect: ColumnEdge[] };
+
+const STRENGTH: Readonly<Record<string, number>> = { IDENTITY: 0, TRANSFORMATION: 1, AGGREGATION: 2 };
+
+/** Lineage of every dataset written in the project, computed statically from the plan (nothing runs). */
+export function projectLineage(plan: ProjectPlan): Map<string, DatasetLineage> {
+  const out = new Map<string, DatasetLineage>();
+  for (const b of plan.flows) {
+    const perStage = new Map<string, Lineage>();
+    for (const s of b.stages) {
+      const l = stageLineage(s, perStage, plan);
+      if (l === undefined) continue;
+      perStage.set(s.id, l);
+      if ((s.kind === 'sink' || s.kind === 'sql') && s.dataset !== undefined) {
+        out.set(s.dataset.name, {
+          dataset: s.dataset.name,
+          producer: { flow: s.flow, stage: s.id },
+          fields: l.columns,
+          indirect: l.indirect,
+        });
+      }
+    }
+  }
+  return out;
+}
+
+function stageLineage(s: Stage, perStage: Map<string, Lineage>, plan: ProjectPlan): Lineage | undefined {
+  if (s.kind === 'sql') return sqlStage(s, plan);
+  const inputs = s.inputs.map((i) => perStage.get(i));
+  if (inputs.some((i) => i === undefined)) return undefined;
+  const ins = inputs as Lineage[];
+  if (s.kind === 'sink') return sinkStage(s, ins[0]);
+  const node = s.node as RelNode;
+  switch (node.op) {
+    case 'read': {
+      const columns = new Map<string, ColumnEdge[]>();
+      for (const f of node.dataset.contract?.schema.fields ?? []) {
+        columns.set(f.name, [{ dataset: node.dataset.name, column: f.name, type: 'DIRECT', subtype: 'IDENTITY' }]);
+      }
+      return { columns, indirect: [] };
+    }
+    case 'select':
+    case 'withColumns': {
+      const columns = node.op === 'withColumns' ? new Map(ins[0].columns) : new Map<string, ColumnEdge[]>();
+      for (const c of node.columns) {
+        const l = exprLineage(c.expr);
+        columns.set(c.name, through(ins[0], l.columns, l.kind === 'identity' ? 'IDENTITY' : 'TRANSFORMATION'));
+      }
+      return { columns, indirect: ins[0].indirect };
+    }
+    case 'filter':
+      return {
+        columns: ins[0].columns,
+        indirect: merge(ins[0].indirect, indirectOf(ins[0], columnsOf(node.predicate), 'FILTER')),
+      };
+    case 'dedupe':
+      return { columns: ins[0].columns, indirect: merge(ins[0].indirect, indirectOf(ins[0], node.keys, 'FILTER')) };
+    case 'aggregate': {
+      const columns = new Map<string, ColumnEdge[]>();
+      for (const k of node.keys) columns.set(k, ins[0].columns.get(k) ?? []);
+      for (const a of node.aggs) columns.set(a.name, through(ins[0], exprLineage(a.agg).columns, 'AGGREGATION'));
+      return { columns, indirect: merge(ins[0].indirect, indirectOf(ins[0], node.keys, 'GROUP_BY')) };
+    }
+    case 'join': {
+      // Left columns win on a shared key name: the join keeps the left key column.
+      const columns = new Map([...ins[1].columns, ...ins[0].columns]);
+      const keys = merge(
+        indirectOf(
+          ins[0],
+          node.on.map((k) => k.left),
+          'JOIN',
+        ),
+        indirectOf(
+          ins[1],
+          node.on.map((k) => k.right),
+          'JOIN',
+        ),
+      );
+      return { columns, indirect: merge(merge(ins[0].indirect, ins[1].indirect), keys) };
+    }
+    case 'union': {
+      const columns = new Map<string, ColumnEdge[]>();
+      for (const name of ins[0].columns.keys())
+        columns.set(
+          name,
+          ins.reduce<ColumnEdge[]>((acc, l) => merge(acc, l.columns.get(name) ?? []), []),
+        );
+      return { columns, indirect: ins.reduce<ColumnEdge[]>((acc, l) => merge(acc, l.indirect), []) };
+    }
+    case 'map': {
+      const columns = new Map(ins[0].columns);
+      for (const w of Object.keys(node.writes)) columns.set(w, through(ins[0], node.reads, 'TRANSFORMATION'));
+      return { columns, indirect: ins[0].indirect };
+    }
+    default:
+      return node satisfies never;
+  }
+}
+
+function sinkStage(s: Stage, input: Lineage): Lineage {
+  const columns = new Map<string, ColumnEdge[]>();
+  for (const f of s.dataset?.contract?.schema.fields ?? []) columns.set(f.name, input.columns.get(f.name) ?? []);
+  return { columns, indirect: input.indirect };
+}
+
+function sqlStage(s: Stage, plan: ProjectPlan): Lineage | undefined {
+  const a = s.dataset === undefined ? undefined : plan.sql.get(s.dataset.name);
+  if (a === undefined) return undefined;
+  const columns = new Map<string, ColumnEdge[]>();
+  for (const c of a.outputColumns) columns.set(c, [...(a.columns[c] ?? [])]);
+  return { columns, indirect: [...a.indirect] };
+}
+
+/** The DIRECT edges of `cols` seen through one more step of kind `kind` (the stronger of the two wins). */
+function through(input: Lineage, cols: readonly string[], kind: DirectSubtype): ColumnEdge[] {
+  const out: ColumnEdge[] = [];
+  for (const c of cols) {
+    for (const e of input.columns.get(c) ?? []) {
+      if (e.type !== 'DIRECT') continue;
+      const subtype = STRENGTH[e.subtype] >= STRENGTH[kind] ? e.subtype : kind;
+      push(out, { ...e, subtype });
+    }
+  }
+  return out;
+}
+
+/** INDIRECT edges of the given subtype for the source columns behind `cols`. */
+function indirectOf(input: Lineage, cols: readonly string[], subtype: IndirectSubtype): ColumnEdge[] {
+  const out: ColumnEdge[] = [];
+  for (const c of cols)
+    for (const e of input.columns.get(c) ?? [])
+      push(out, { dataset: e.dataset, column: e.column, type: 'INDIRECT', subtype });
+  return out;
+}
+
+function merge(a: readonly ColumnEdge[], b: readonly ColumnEdge[]): ColumnEdge[] {
+  const out = [...a];
+  for (const e of b) push(out, e);
+  return out;
+}
+
+function push(list: ColumnEdge[], e: ColumnEdge): void {
+  if (
+    !list.some((x) => x.dataset === e.dataset && x.column === e.column && x.type === e.type && x.subtype === e.subtype)
+  )
+    list.push(e);
+}
+
+/** One step of a lineage trace: a column and how it was derived from the step before. */
+export interface TraceNode {
+  readonly dataset: string;
+  readonly column: string;
+  readonly edge?: ColumnEdge;
+  readonly via?: StageRef;
+  readonly children: readonly TraceNode[];
+}
+
+/** Follows a column's DIRECT and INDIRECT edges upstream across flows, down to source datasets. */
+export function traceUpstream(
+  lineage: ReadonlyMap<string, DatasetLineage>,
+  dataset: string,
+  column: string,
+  seen = new Set<string>(),
+): TraceNode[] {
+  const l = lineage.get(dataset);
+  const key = `${dataset}.${column}`;
+  if (l === undefined || seen.has(key)) return [];
+  seen.add(key);
+  const edges = [...(l.fields.get(column) ?? []), ...l.indirect];
+  return edges.map((e) => ({
+    dataset: e.dataset,
+    column: e.column,
+    edge: e,
+    via: l.producer,
+    children: traceUpstream(lineage, e.dataset, e.column, new Set(seen)),
+  }));
+}
+
+/** Every column computed, directly or through filters and keys, from the given column, across flows. */
+export function traceDownstream(
+  lineage: ReadonlyMap<string, DatasetLineage>,
+  dataset: string,
+  column: string,
+  seen = new Set<string>(),
+): TraceNode[] {
+  const key = `${dataset}.${column}`;
+  if (seen.has(key)) return [];
+  seen.add(key);
+  const out: TraceNode[] = [];
+  for (const l of lineage.values()) {
+    for (const [col, edges] of l.fields) {
+      const e = edges.find((x) => x.dataset === dataset && x.column === column);
+      if (e !== undefined)
+        out.push({
+          dataset: l.dataset,
+          column: col,
+          edge: e,
+          via: l.producer,
+          children: traceDownstream(lineage, l.dataset, col, new Set(seen)),
+        });
+    }
+    const ind = l.indirect.find((x) => x.dataset === dataset && x.column === column);
+    if (ind !== undefined) out.push({ dataset: l.dataset, column: '*', edge: ind, via: l.producer, children: [] });
+  }
+  return out;
+}

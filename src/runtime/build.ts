@@ -1,0 +1,128 @@
+import { compilePredicate, compileProjection } from '../expr/compile.ts';
+import type { Registry } from '../expr/functions.ts';
+import type { RelNode } from '../flow/rel.ts';
+import { type Field, fieldIndex, type Schema } from '../flow/types.ts';
+import type { Stage } from '../plan/stage.ts';
+import type { Operator, Output, StageMetrics } from './operator.ts';
+import { aggregateOperator } from './ops/aggregate.ts';
+import { dedupeOperator } from './ops/dedupe.ts';
+import { filterOperator } from './ops/filter.ts';
+import { joinOperator } from './ops/join.ts';
+import { mapOperator } from './ops/map.ts';
+import { type ColumnSource, projectOperator } from './ops/project.ts';
+import { unionOperator } from './ops/union.ts';
+
+/**
+ * Turns one bound transform stage into its physical operator: expressions are compiled here, once per stage,
+ * and column names are resolved to positions so the operator works on positions only.
+ */
+export function buildOperator(
+  stage: Stage,
+  inputs: readonly Schema[],
+  registry: Registry,
+  out: Output,
+  m: StageMetrics,
+): Operator {
+  const node = stage.node as RelNode;
+  const schema = stage.schema as Schema;
+  switch (node.op) {
+    case 'filter':
+      return filterOperator(compilePredicate(node.predicate, inputs[0], registry), out, m);
+    case 'select': {
+      const proj = compileProjection(
+        node.columns.map((c) => c.expr),
+        inputs[0],
+        registry,
+      );
+      return projectOperator(
+        proj,
+        node.columns.map((_, k) => ({ computed: k })),
+        out,
+        m,
+      );
+    }
+    case 'withColumns': {
+      const proj = compileProjection(
+        node.columns.map((c) => c.expr),
+        inputs[0],
+        registry,
+      );
+      const layout: ColumnSource[] = schema.fields.map((f) => {
+        const k = node.columns.findIndex((c) => c.name === f.name);
+        return k >= 0 ? { computed: k } : { input: fieldIndex(inputs[0], f.name) };
+      });
+      return projectOperator(proj, layout, out, m);
+    }
+    case 'aggregate': {
+      const withArg = node.aggs.filter((a) => a.agg.arg !== undefined);
+      const args = compileProjection(
+        withArg.map((a) => a.agg.arg as NonNullable<typeof a.agg.arg>),
+        inputs[0],
+        registry,
+      );
+      const specs = node.aggs.map((a, i) => ({
+        fn: a.agg.fn,
+        arg: a.agg.arg === undefined ? -1 : withArg.indexOf(a),
+        type: schema.fields[node.keys.length + i].type,
+      }));
+      return aggregateOperator(
+        node.keys.map((k) => fieldIndex(inputs[0], k)),
+        args,
+        specs,
+        out,
+        m,
+      );
+    }
+    case 'join': {
+      const [left, right] = inputs;
+      const shared = new Set(node.on.filter((k) => k.left === k.right).map((k) => k.right));
+      return joinOperator(
+        {
+          how: node.how,
+          leftKeys: node.on.map((k) => fieldIndex(left, k.left)),
+          rightKeys: node.on.map((k) => fieldIndex(right, k.right)),
+          rightOutput: right.fields.map((f, i) => (shared.has(f.name) ? -1 : i)).filter((i) => i >= 0),
+          leftWidth: left.fields.length,
+          rightWidth: right.fields.length,
+        },
+        out,
+        m,
+      );
+    }
+    case 'union':
+      return unionOperator(
+        inputs.map((s) => schema.fields.map((f) => fieldIndex(s, f.name))),
+        out,
+        m,
+      );
+    case 'dedupe':
+      return dedupeOperator(
+        node.keys.map((k) => fieldIndex(inputs[0], k)),
+        out,
+        m,
+      );
+    case 'map': {
+      const writes: Field[] = Object.entries(node.writes).map(([name, s]) => ({
+        name,
+        type: s.type,
+        nullable: s.nullable,
+      }));
+      return mapOperator(
+        node.fn,
+        stage.id,
+        node.reads.map((name) => ({ name, index: fieldIndex(inputs[0], name) })),
+        writes,
+        schema.fields.map((f) => {
+          const w = writes.findIndex((x) => x.name === f.name);
+          return w >= 0 ? { written: w } : { input: fieldIndex(inputs[0], f.name) };
+        }),
+        out,
+        m,
+      );
+    }
+    case 'read':
+      throw new Error(`stage ${stage.id}: sources are driven by the executor, not built as operators`);
+    default:
+      return node satisfies never;
+  }
+}

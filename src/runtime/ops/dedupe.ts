@@ -1,0 +1,37 @@
+import type { Value } from '../../flow/types.ts';
+import { encodeKeyPart } from '../../state/group-index.ts';
+import { gather } from '../batch.ts';
+import type { Operator, Output, StageMetrics } from '../operator.ts';
+
+/** Keeps the first row seen for each key; later duplicates count as filtered. */
+export function dedupeOperator(keys: readonly number[], out: Output, m: StageMetrics): Operator {
+  const seen = new Set<Value>();
+  let sel = new Int32Array(1024);
+  return {
+    push(_port, batch) {
+      m.in += batch.length;
+      if (sel.length < batch.length) sel = new Int32Array(batch.length * 2);
+      const cols = keys.map((k) => batch.columns[k]);
+      let n = 0;
+      for (let i = 0; i < batch.length; i++) {
+        let key: Value;
+        if (cols.length === 1) key = cols[0][i];
+        else {
+          let k = '';
+          for (const c of cols) k += encodeKeyPart(c[i]);
+          key = k;
+        }
+        if (typeof key === 'object' && key !== null) key = JSON.stringify(key);
+        if (!seen.has(key)) {
+          seen.add(key);
+          sel[n++] = i;
+        }
+      }
+      m.filtered += batch.length - n;
+      if (n > 0) out.push(gather(batch, sel, n));
+    },
+    end() {
+      out.end();
+    },
+  };
+}

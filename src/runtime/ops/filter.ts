@@ -1,0 +1,20 @@
+import type { CompiledPredicate } from '../../expr/compile.ts';
+import { type Batch, gather } from '../batch.ts';
+import type { Operator, Output, StageMetrics } from '../operator.ts';
+
+/** Keeps rows whose compiled predicate is true, through a reused selection vector. */
+export function filterOperator(pred: CompiledPredicate, out: Output, m: StageMetrics): Operator {
+  let sel = new Int32Array(1024);
+  return {
+    push(_port, batch: Batch) {
+      m.in += batch.length;
+      if (sel.length < batch.length) sel = new Int32Array(batch.length * 2);
+      const n = pred.select(batch.columns, batch.length, sel);
+      m.filtered += batch.length - n;
+      if (n > 0) out.push(gather(batch, sel, n));
+    },
+    end() {
+      out.end();
+    },
+  };
+}

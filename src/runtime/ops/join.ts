@@ -1,0 +1,107 @@
+import type { Value } from '../../flow/types.ts';
+import { encodeKeyPart } from '../../state/group-index.ts';
+import { type Batch, type Column, concatBatches } from '../batch.ts';
+import type { Operator, Output, StageMetrics } from '../operator.ts';
+
+/** Port 0 is the probe (left) side, port 1 the build (right) side. */
+export interface JoinSpec {
+  readonly how: 'inner' | 'left';
+  readonly leftKeys: readonly number[];
+  readonly rightKeys: readonly number[];
+  /** Right columns appended to the left ones in the output (shared key columns are not repeated). */
+  readonly rightOutput: readonly number[];
+  readonly leftWidth: number;
+  readonly rightWidth: number;
+}
+
+/**
+ * Hash join. The right side is built into a hash table first; left batches that arrive before the build side has
+ * ended wait in a buffer. SQL semantics: a null key matches nothing; a left join keeps unmatched left rows with
+ * nulls on the right.
+ */
+export function joinOperator(spec: JoinSpec, out: Output, m: StageMetrics): Operator {
+  const built: Batch[] = [];
+  let table: Map<Value, number[]> | null = null;
+  let right: Batch | null = null;
+  const waiting: Batch[] = [];
+  let leftEnded = false;
+
+  const probe = (batch: Batch): void => {
+    const t = table as Map<Value, number[]>;
+    const r = right as Batch;
+    const leftIdx: number[] = [];
+    const rightIdx: number[] = [];
+    const keyCols = spec.leftKeys.map((k) => batch.columns[k]);
+    for (let i = 0; i < batch.length; i++) {
+      const key = keyOf(keyCols, i);
+      const matches = key === null ? undefined : t.get(key);
+      if (matches !== undefined) {
+        for (const j of matches) {
+          leftIdx.push(i);
+          rightIdx.push(j);
+        }
+      } else if (spec.how === 'left') {
+        leftIdx.push(i);
+        rightIdx.push(-1);
+      }
+    }
+    if (leftIdx.length === 0) return;
+    const columns: Column[] = [];
+    for (const c of batch.columns) columns.push(leftIdx.map((i) => c[i]));
+    for (const rc of spec.rightOutput) {
+      const c = r.columns[rc];
+      columns.push(rightIdx.map((j) => (j < 0 ? null : c[j])));
+    }
+    out.push({ length: leftIdx.length, columns });
+  };
+
+  return {
+    push(port, batch) {
+      m.in += batch.length;
+      if (port === 1) built.push(batch);
+      else if (table === null) waiting.push(batch);
+      else probe(batch);
+    },
+    end(port) {
+      if (port === 1) {
+        right = concatBatches(built, spec.rightWidth);
+        built.length = 0;
+        table = buildTable(right, spec.rightKeys);
+        for (const b of waiting) probe(b);
+        waiting.length = 0;
+        if (leftEnded) out.end();
+      } else {
+        leftEnded = true;
+        if (table !== null) out.end();
+      }
+    },
+  };
+}
+
+function buildTable(batch: Batch, keys: readonly number[]): Map<Value, number[]> {
+  const t = new Map<Value, number[]>();
+  const cols = keys.map((k) => batch.columns[k]);
+  for (let j = 0; j < batch.length; j++) {
+    const key = keyOf(cols, j);
+    if (key === null) continue;
+    const list = t.get(key);
+    if (list === undefined) t.set(key, [j]);
+    else list.push(j);
+  }
+  return t;
+}
+
+/** The hash key of row i, or null when any key part is null (nulls never join). */
+function keyOf(cols: readonly Column[], i: number): Value {
+  if (cols.length === 1) {
+    const v = cols[0][i];
+    return typeof v === 'object' && v !== null ? JSON.stringify(v) : v;
+  }
+  let k = '';
+  for (const c of cols) {
+    const v = c[i];
+    if (v === null) return null;
+    k += encodeKeyPart(v);
+  }
+  return k;
+}

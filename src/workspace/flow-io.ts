@@ -1,0 +1,176 @@
+import { isAbsolute, join, relative } from 'node:path';
+import { glob } from 'tinyglobby';
+import { openParquetSink } from '../connectors/duckdb/parquet-sink.ts';
+import { quoteIdent, quoteString, quoteTable, duckType } from '../connectors/duckdb/sql-types.ts';
+import { openTableSink } from '../connectors/duckdb/table-sink.ts';
+import { openDuckSource } from '../connectors/duckdb/table-source.ts';
+import type { Warehouse } from '../connectors/duckdb/warehouse.ts';
+import { openTextSink } from '../connectors/files/text-sink.ts';
+import { openTextSource } from '../connectors/files/text-source.ts';
+import type { Dataset } from '../flow/dataset.ts';
+import type { Storage } from '../flow/storage.ts';
+import type { Schema } from '../flow/types.ts';
+import type { ProjectPlan } from '../plan/project-plan.ts';
+import type { Stage } from '../plan/stage.ts';
+import type { FlowIO, SinkWriter, SourceReader } from '../runtime/execute.ts';
+import type { QuarantineEntry } from '../runtime/quarantine.ts';
+
+/** Where a dataset is stored when it declares no storage: a warehouse table named after it. */
+export function storageOf(ds: Dataset): Storage {
+  return ds.storage ?? { kind: 'duckdb', table: ds.name };
+}
+
+/** Quarantined records of one run, per stage, written to the warehouse when the flow commits. */
+export type QuarantineBuffer = Map<Stage, QuarantineEntry[]>;
+
+/**
+ * The I/O of one flow run over a project folder and its warehouse: picks the connector for each dataset's storage,
+ * resolves paths against the project root, and buffers quarantined records until the run commits.
+ */
+export function flowIO(
+  root: string,
+  warehouse: Warehouse,
+  plan: ProjectPlan,
+  quarantined: QuarantineBuffer,
+  onProgress?: FlowIO['onProgress'],
+): FlowIO {
+  const path = (p: string) => (isAbsolute(p) ? p : join(root, p));
+  const schemaOfInput = (s: Stage): Schema => {
+    const flow = plan.flows.find((b) => b.flow.name === s.flow);
+    return flow?.stages.find((x) => x.id === s.inputs[0])?.schema as Schema;
+  };
+  return {
+    async openSource(s: Stage): Promise<SourceReader> {
+      const ds = s.dataset as Dataset;
+      const contract = ds.contract;
+      if (contract === undefined)
+        throw new Error(`dataset ${ds.name} has no contract; napkin check reports this as NAP011`);
+      const st = storageOf(ds);
+      if (st.kind === 'duckdb')
+        return openDuckSource(warehouse, { kind: 'table', table: st.table }, contract, st.table);
+      const files = await matchFiles(root, st.path, ds.name);
+      if (st.kind === 'parquet') return openDuckSource(warehouse, { kind: 'parquet', files }, contract, st.path);
+      return openTextSource({
+        format: st.kind,
+        files,
+        display: (f) => relative(root, f),
+        contract,
+        ...(st.kind === 'csv' ? { delimiter: st.delimiter } : {}),
+      });
+    },
+    async openSink(s: Stage): Promise<SinkWriter> {
+      const ds = s.dataset as Dataset;
+      const contract = ds.contract?.schema as Schema;
+      const input = schemaOfInput(s);
+      const st = storageOf(ds);
+      switch (st.kind) {
+        case 'duckdb':
+          return openTableSink(warehouse, {
+            table: st.table,
+            contract,
+            key: ds.contract?.key ?? [],
+            mode: s.writeMode ?? 'replace',
+            input,
+            ...(ds.description === undefined ? {} : { comment: `${ds.description} (owner: ${ds.owner ?? '?'})` }),
+          });
+        case 'parquet':
+          return openParquetSink(warehouse, { path: path(st.path), contract, input });
+        case 'csv':
+          return openTextSink({ format: 'csv', path: path(st.path), delimiter: st.delimiter, contract, input });
+        case 'jsonl':
+          return openTextSink({ format: 'jsonl', path: path(st.path), contract, input });
+        default:
+          return st satisfies never;
+      }
+    },
+    async runSql(s: Stage) {
+      const ds = s.dataset as Dataset;
+      const st = storageOf(ds);
+      if (st.kind !== 'duckdb')
+        throw new Error(`SQL model ${ds.name} must be stored in the warehouse (duckdb storage)`);
+      await exposeDatasets(warehouse, root, plan, plan.sql.get(ds.name)?.inputs ?? []);
+      const sql = (s.output as { sql: string }).sql;
+      return warehouse.transaction(async () => {
+        await warehouse.ensureSchemaOf(st.table);
+        await warehouse.run(`CREATE OR REPLACE TABLE ${quoteTable(st.table)} AS ${sql}`);
+        await checkSqlContract(warehouse, st.table, ds);
+        const n = await warehouse.rows(`SELECT count(*) AS n FROM ${quoteTable(st.table)}`);
+        return { rows: Number(n[0].n), location: `duckdb ${st.table}` };
+      });
+    },
+    sqlInputs(s: Stage) {
+      return s.dataset === undefined ? [] : (plan.sql.get(s.dataset.name)?.inputs ?? []);
+    },
+    quarantine(s: Stage, entries: readonly QuarantineEntry[]) {
+      const list = quarantined.get(s) ?? [];
+      list.push(...entries);
+      quarantined.set(s, list);
+    },
+    ...(onProgress === undefined ? {} : { onProgress }),
+  };
+}
+
+async function matchFiles(root: string, pattern: string, dataset: string): Promise<string[]> {
+  const files = (await glob(pattern, { cwd: root, absolute: true, onlyFiles: true })).sort();
+  if (files.length === 0) {
+    throw new Error(`dataset ${dataset}: no file matches '${pattern}' under ${root}; check the storage path`);
+  }
+  return files;
+}
+
+/**
+ * Makes the datasets a SQL model reads visible under their dataset names: a view over the files or table that
+ * stores each one, unless it already is a warehouse table of that name.
+ */
+async function exposeDatasets(w: Warehouse, root: string, plan: ProjectPlan, names: readonly string[]): Promise<void> {
+  for (const name of names) {
+    const ds = plan.datasets.get(name)?.dataset;
+    if (ds === undefined) continue;
+    const st = storageOf(ds);
+    if (st.kind === 'duckdb' && st.table === name) continue;
+    await w.ensureSchemaOf(name);
+    let from: string;
+    if (st.kind === 'duckdb') from = quoteTable(st.table);
+    else if (st.kind === 'parquet') from = `read_parquet(${quoteString(join(root, st.path))})`;
+    else if (st.kind === 'jsonl') from = `read_json(${quoteString(join(root, st.path))}, format = 'newline_delimited')`;
+    else {
+      const cols = (ds.contract?.schema.fields ?? []).map(
+        (f) => `${quoteString(f.name)}: ${quoteString(duckType(f.type))}`,
+      );
+      from = `read_csv(${quoteString(join(root, st.path))}, header = true, delim = ${quoteString(st.delimiter)}, columns = {${cols.join(', ')}})`;
+    }
+    await w.run(`CREATE OR REPLACE VIEW ${quoteTable(name)} AS SELECT * FROM ${from}`);
+  }
+}
+
+/** A SQL model's result must have the columns and types its dataset's contract declares. */
+async function checkSqlContract(w: Warehouse, table: string, ds: Dataset): Promise<void> {
+  const contract = ds.contract;
+  if (contract === undefined) return;
+  const cols = await w.rows(`DESCRIBE ${quoteTable(table)}`);
+  const found = new Map(cols.map((c) => [String(c.column_name), String(c.column_type)]));
+  const problems: string[] = [];
+  for (const f of contract.schema.fields) {
+    const t = found.get(f.name);
+    if (t === undefined) problems.push(`column '${f.name}' is missing`);
+    else if (t !== duckType(f.type) && !(f.type.kind === 'enum' && t === 'VARCHAR')) {
+      problems.push(`column '${f.name}' is ${t}, the contract says ${duckType(f.type)}`);
+    }
+  }
+  for (const name of found.keys()) {
+    if (!contract.schema.fields.some((f) => f.name === name) && contract.content === 'closed') {
+      problems.push(`column '${name}' is not in the contract`);
+    }
+  }
+  if (problems.length === 0) {
+    for (const f of contract.schema.fields.filter((x) => !x.nullable)) {
+      const n = await w.rows(`SELECT count(*) AS n FROM ${quoteTable(table)} WHERE ${quoteIdent(f.name)} IS NULL`);
+      if (Number(n[0].n) > 0) problems.push(`required column '${f.name}' has ${String(n[0].n)} null values`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new Error(
+      `SQL model ${ds.name} breaks its contract v${contract.version}: ${problems.join('; ')}; cast the SELECT's columns (e.g. CAST(x AS DOUBLE) AS x) or change the contract`,
+    );
+  }
+}

@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import { Warehouse } from '../connectors/duckdb/warehouse.ts';
+import { formatFinding } from '../plan/findings.ts';
+import type { BoundFlow } from '../plan/bind.ts';
+import type { Stage } from '../plan/stage.ts';
+import { type FlowResult, type FlowIO, RunError, runFlow } from '../runtime/execute.ts';
+import { flowIO, type QuarantineBuffer } from './flow-io.ts';
+import type { Workspace } from './workspace.ts';
+
+/** Options of {@link runProject}. */
+export interface RunOptions {
+  /** Flow names to run; all flows when empty. They run in dependency order whatever the order given. */
+  readonly flows?: readonly string[];
+  readonly onProgress?: FlowIO['onProgress'];
+  /** Called when a flow starts and after it commits. */
+  readonly onFlow?: (event: { readonly flow: string; readonly result?: FlowResult }) => void;
+}
+
+/**
+ * Runs flows in dependency order. A project with check errors does not run (the same findings `napkin check` prints).
+ * Each flow commits on its own: its sinks publish atomically, then its quarantined records and its run record are
+ * written. The first failing flow stops the run; flows already committed stay committed.
+ */
+export async function runProject(ws: Workspace, options: RunOptions = {}): Promise<FlowResult[]> {
+  const errors = ws.plan.findings.filter((f) => f.severity === 'error');
+  if (errors.length > 0) {
+    throw new Error(
+      `the project does not pass napkin check (${errors.length} error${errors.length > 1 ? 's' : ''}):\n${errors.map(formatFinding).join('\n')}`,
+    );
+  }
+  const wanted = options.flows ?? [];
+  const unknown = wanted.filter((n) => !ws.plan.flows.some((b) => b.flow.name === n));
+  if (unknown.length > 0) {
+    throw new Error(
+      `unknown flow(s) ${unknown.join(', ')}; the project has ${ws.plan.flows.map((b) => b.flow.name).join(', ')}`,
+    );
+  }
+  const flows = ws.plan.flows.filter((b) => wanted.length === 0 || wanted.includes(b.flow.name));
+  const warehouse = await Warehouse.open(ws.warehousePath);
+  const results: FlowResult[] = [];
+  try {
+    for (const b of flows) {
+      options.onFlow?.({ flow: b.flow.name });
+      const r = await runOne(ws, warehouse, b, options);
+      results.push(r);
+      options.onFlow?.({ flow: b.flow.name, result: r });
+    }
+  } finally {
+    warehouse.close();
+  }
+  return results;
+}
+
+async function runOne(ws: Workspace, warehouse: Warehouse, b: BoundFlow, options: RunOptions): Promise<FlowResult> {
+  const runId = randomUUID();
+  const started = new Date();
+  const quarantined: QuarantineBuffer = new Map();
+  const io = flowIO(ws.root, warehouse, ws.plan, quarantined, options.onProgress);
+  try {
+    const result = await runFlow(b, ws.registry, io);
+    await warehouse.transaction(async () => {
+      for (const [stage, entries] of quarantined) await warehouse.addQuarantine(origin(runId, stage), entries);
+      await logRun(warehouse, runId, b.flow.name, started, 'succeeded', null, result);
+    });
+    return result;
+  } catch (e) {
+    const message = e instanceof RunError ? e.message : `flow ${b.flow.name}: ${(e as Error).message}`;
+    await logRun(warehouse, runId, b.flow.name, started, 'failed', message, undefined).catch(() => undefined);
+    throw e instanceof RunError ? e : new RunError(message, b.flow.name);
+  }
+}
+
+function origin(runId: string, s: Stage) {
+  return { runId, flow: s.flow, stage: s.id, dataset: s.dataset?.name ?? '' };
+}
+
+async function logRun(
+  w: Warehouse,
+  runId: string,
+  flow: string,
+  started: Date,
+  status: 'succeeded' | 'failed',
+  error: string | null,
+  result: FlowResult | undefined,
+): Promise<void> {
+  const stages = (result?.stages ?? []).map((s) => ({ stage: s.stage.id, ...s.metrics, location: s.location ?? null }));
+  await w.run(
+    `INSERT INTO napkin_meta.runs VALUES ($1, $2, CAST($3 AS TIMESTAMP), CAST($4 AS TIMESTAMP), $5, $6, CAST($7 AS JSON))`,
+    [runId, flow, started.toISOString(), new Date().toISOString(), status, error, JSON.stringify(stages)],
+  );
+}
