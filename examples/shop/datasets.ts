@@ -3,8 +3,8 @@ import { contract, csv, dataset, duckdb, jsonl, parquet, t } from 'napkin';
 /** Raw inputs: files dropped by the shop's systems once a day. */
 export const customers = dataset('shop.customers', {
   owner: 'crm-team',
-  description: 'Registered customers, exported nightly from the CRM',
-  freshness: '1d',
+  description: 'Registered customers, exported hourly from the CRM',
+  freshness: '1h',
   storage: csv('data/customers.csv'),
   contract: contract({
     key: ['customer_id'],

@@ -130,6 +130,7 @@ test('aggregates: result types and errors', () => {
   assert.equal(aggType(sum(col('name'))), "sum(col('name')): sum takes numbers, got string");
   assert.match(aggType(max(col('tags'))), /max takes numbers, strings, timestamps or dates, got list<string>/);
   assert.match(aggType(avg(col('amout'))), /unknown column 'amout'/);
+  assert.equal(checkAgg(avg(col('qty').add(col('amout'))).node, schema, registry).errors[0].path, '/arg/args/1');
   assert.match(aggType(sum(lit(null))), /sum takes numbers, got null/);
 });
 

@@ -29,7 +29,10 @@ export interface CheckError {
   readonly path?: string;
 }
 
-/** `type` and `bound` are present exactly when `errors` is empty. */
+/**
+ * `type` is present exactly when `errors` is empty; so is `bound` (for an aggregate, the bound argument, absent for
+ * `count()`).
+ */
 export interface CheckResult {
   readonly type?: FieldType;
   readonly bound?: BoundExpr;
@@ -57,7 +60,7 @@ export function checkAgg(agg: AggNode, schema: Schema, registry: Registry): Chec
     return { errors: [{ message: `${aggToString(agg)}: ${agg.fn} needs an argument` }] };
   }
   const arg = checkExpr(agg.arg, schema, registry);
-  if (arg.type === undefined) return arg;
+  if (arg.type === undefined) return { errors: arg.errors.map((e) => ({ ...e, path: `/arg${e.path ?? ''}` })) };
   const t = checkAggType(agg.fn, arg.type);
   if (typeof t === 'string') return { errors: [{ message: `${aggToString(agg)}: ${t}`, path: '/arg' }] };
   return { type: t, bound: arg.bound, errors: [] };
@@ -105,7 +108,7 @@ function bind(node: ExprNode, path: string, ctx: Ctx): BoundExpr | undefined {
     case 'col':
       return bindCol(node.name, path, ctx);
     case 'lit':
-      if (!valueMatches(node.type, node.value) || (node.type.kind === 'null' && node.value !== null))
+      if (!valueMatches(node.type, node.value))
         return fail(ctx, path, `${exprToString(node)} is not a valid ${typeToString(node.type)} literal`);
       return { kind: 'lit', value: node.value, type: ft(node.type, node.value === null) };
     case 'call':

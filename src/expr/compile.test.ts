@@ -324,6 +324,8 @@ test('timestamp and date casts', () => {
   assert.equal(toTs('1969-12-31T23:59:59.999Z'), -1);
   assert.equal(toTs('2024-03-15T10:42:07'), null, 'a time without a zone is ambiguous');
   assert.equal(toTs('2023-02-29'), null);
+  assert.equal(toTs('2024-03-15T24:00:00Z'), null);
+  assert.equal(toTs('2024-03-15 10:42+0530'), Date.UTC(2024, 2, 15, 5, 12));
   assert.equal(toTs('2024-13-01'), null);
   assert.equal(evalOne(col('s').cast('date'), { s: '1969-12-31' }), -1);
   assert.equal(evalOne(col('s').cast('date'), { s: '2024-02-30' }), null);

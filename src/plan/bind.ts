@@ -261,7 +261,11 @@ class Binder {
         ok = false;
         continue;
       }
-      fields.push({ name: a.name, ...r.type });
+      fields.push({
+        name: a.name,
+        ...r.type,
+        nullable: r.type.nullable && !neverNull(a.agg, keys, input, this.registry),
+      });
     }
     return ok ? { fields } : undefined;
   }
@@ -290,7 +294,7 @@ class Binder {
           'name key columns that exist on both sides, e.g. on: "customer_id" or [{ left: "cust", right: "id" }]',
         );
       }
-      if (!sameType(l.type, r.type) && !(isNumberKind(l) && isNumberKind(r))) {
+      if (!sameType(l.type, r.type) && !(isNumberKind(l) && isNumberKind(r)) && !(isTextKind(l) && isTextKind(r))) {
         return this.fail(
           'joinKeys',
           at,
@@ -406,6 +410,20 @@ function refineNotNull(schema: Schema, predicate: ExprNode): Schema {
   visit(predicate);
   if (notNull.size === 0) return schema;
   return { fields: schema.fields.map((f) => (notNull.has(f.name) ? { ...f, nullable: false } : f)) };
+}
+
+/**
+ * With grouping keys every group has at least one row, so sum, min, max and avg of a non-nullable argument are never
+ * null; without keys an empty input still gives one row, of nulls.
+ */
+function neverNull(agg: AggNode, keys: readonly string[], input: Schema, registry: Registry): boolean {
+  if (keys.length === 0 || agg.arg === undefined) return false;
+  const arg = checkExpr(agg.arg, input, registry);
+  return arg.type !== undefined && !arg.type.nullable;
+}
+
+function isTextKind(f: FieldType): boolean {
+  return f.type.kind === 'string' || f.type.kind === 'enum';
 }
 
 function isNumberKind(f: FieldType): boolean {

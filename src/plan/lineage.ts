@@ -180,7 +180,7 @@ export interface TraceNode {
   readonly children: readonly TraceNode[];
 }
 
-/** Follows a column's DIRECT and INDIRECT edges upstream across flows, down to source datasets. */
+/** Follows a column upstream across flows, down to source datasets. */
 export function traceUpstream(
   lineage: ReadonlyMap<string, DatasetLineage>,
   dataset: string,
@@ -192,12 +192,14 @@ export function traceUpstream(
   if (l === undefined || seen.has(key)) return [];
   seen.add(key);
   const edges = [...(l.fields.get(column) ?? []), ...l.indirect];
+  // Values are followed to their sources; an INDIRECT edge (a filter or join key) is shown but not expanded, or
+  // every step would repeat the whole history of the rows.
   return edges.map((e) => ({
     dataset: e.dataset,
     column: e.column,
     edge: e,
     via: l.producer,
-    children: traceUpstream(lineage, e.dataset, e.column, new Set(seen)),
+    children: e.type === 'DIRECT' ? traceUpstream(lineage, e.dataset, e.column, new Set(seen)) : [],
   }));
 }
 

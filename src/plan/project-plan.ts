@@ -90,6 +90,7 @@ function datasetGraph(
     return known;
   };
   for (const ds of project.datasets) add(ds);
+  const models: Stage[] = [];
   for (const b of flows) {
     for (const s of b.stages) {
       if (s.dataset === undefined) continue;
@@ -97,8 +98,13 @@ function datasetGraph(
       const ref = { flow: s.flow, stage: s.id };
       if (s.kind === 'source') n.consumers.push(ref);
       else n.producers.push(ref);
-      if (s.kind === 'sql') sqlInputs(s, sql, findings, (name) => nodes.get(name)?.consumers.push(ref));
+      if (s.kind === 'sql') models.push(s);
     }
+  }
+  // After every flow's datasets are known: a model may read a dataset that a later-declared flow writes.
+  for (const s of models) {
+    const ref = { flow: s.flow, stage: s.id };
+    sqlInputs(s, sql, findings, (name) => nodes.get(name)?.consumers.push(ref));
   }
   return new Map([...nodes].map(([k, v]) => [k, { ...v, published: v.producers.length > 0 }]));
 }

@@ -324,17 +324,22 @@ describe('sqlLineage', () => {
   });
 
   it('asks for an alias when it cannot be sure of the name DuckDB would give', async () => {
-    const result = await lineage('SELECT amount::DECIMAL(10, 2), customer_id FROM shop.orders');
-    assert.deepEqual(result.errors, ['give the expression an alias (AS name) at position 13']);
+    // The parse tree drops the (10, 2) and the (3) that DuckDB's names keep.
+    const result = await lineage('SELECT amount::DECIMAL(10, 2), status::VARCHAR(3), customer_id FROM shop.orders');
+    assert.deepEqual(result.errors, [
+      'give the expression an alias (AS name) at position 13',
+      'give the expression an alias (AS name) at position 37',
+    ]);
+    assert.deepEqual(result.outputColumns, ['#1', '#2', 'customer_id']);
   });
 
   it('names unaliased expressions as DuckDB does', async () => {
     const sql = `SELECT order_id, shop.orders.status, amount + 1, amount * customer_id + 1, -amount, lower(status),
       status || 'x', 'it''s', 42, 1.50, NULL, coalesce(amount, 0), amount IS NULL, customer_id IN (1, 2),
       amount BETWEEN 1 AND 2, status LIKE 'p%', customer_id > 1 AND amount < 2 AND NOT (status = 'x'),
-      CAST(customer_id AS VARCHAR), TRY_CAST(status AS DOUBLE), customer_id::BIGINT, ordered_at::DATE,
+      CAST(order_id AS DOUBLE), TRY_CAST(status AS INTEGER), NULL::DATE, true, amount IS NOT FALSE, current_date, customer_id::BIGINT, ordered_at::DATE,
       CASE WHEN amount > 1 THEN status ELSE 'small' END, CASE customer_id WHEN 1 THEN 'one' END,
-      row_number() OVER (PARTITION BY customer_id ORDER BY ordered_at DESC NULLS LAST), sum(amount) OVER (),
+      row_number() OVER (PARTITION BY customer_id ORDER BY ordered_at DESC NULLS LAST), first(amount) OVER (),
       lag(amount, 1, 0) OVER (ORDER BY ordered_at), first_value(amount IGNORE NULLS) OVER (ORDER BY order_id),
       year(ordered_at), date_trunc('month', ordered_at), round(amount / 3, 2), amount IS NOT DISTINCT FROM 1,
       left(status, 1), main.upper(status), order_id, order_id

@@ -44,9 +44,12 @@ export function sqlLineage(ast: unknown, catalog: SqlCatalog): SqlLineage {
 
 function statementNode(ctx: Ctx, ast: unknown): Node | undefined {
   if (!isNode(ast)) return fail(ctx, 'the SQL AST is not a JSON object');
-  if (ast.error === true) return fail(ctx, `SQL does not parse: ${text(ast, 'error_message')}`);
   const statements = nodes(ast, 'statements');
-  if (statements.length !== 1) return fail(ctx, 'a SQL model must be one SELECT statement');
+  // DuckDB only serialises SELECT; anything else comes back as a 'not implemented' error.
+  if (ast.error === true && ast.error_type !== 'not implemented') {
+    return fail(ctx, `SQL does not parse: ${text(ast, 'error_message')}`);
+  }
+  if (ast.error === true || statements.length !== 1) return fail(ctx, 'a SQL model must be one SELECT statement');
   return child(statements[0], 'node') ?? fail(ctx, 'the SQL AST has no query node');
 }
 
@@ -151,11 +154,7 @@ function dedupeEdges(edges: readonly ColumnEdge[]): ColumnEdge[] {
 }
 
 function finishEdges(edges: readonly ColumnEdge[]): ColumnEdge[] {
-  return dedupeEdges(edges)
-    .map(
-      (edge) => ({ dataset: edge.dataset, column: edge.column, type: edge.type, subtype: edge.subtype }) as ColumnEdge,
-    )
-    .sort((a, b) => (edgeKey(a) < edgeKey(b) ? -1 : edgeKey(a) > edgeKey(b) ? 1 : 0));
+  return dedupeEdges(edges).sort((a, b) => (edgeKey(a) < edgeKey(b) ? -1 : edgeKey(a) > edgeKey(b) ? 1 : 0));
 }
 
 // ---------------------------------------------------------------- relations and scopes
@@ -274,9 +273,25 @@ function resolveColumn(ctx: Ctx, scope: Scope, ref: Node): Column | undefined {
   if (found.kind === 'ambiguous') {
     return fail(ctx, `ambiguous column '${parts.join('.')}'${at(ref)}: it is in ${found.tables.join(', ')}`);
   }
-  if (found.kind === 'missing') return fail(ctx, `unknown column '${parts.join('.')}'${at(ref)}`);
-  return undefined;
+  if (found.kind === 'opaque') return undefined;
+  // DuckDB reads these names as functions when no column has them.
+  if (parts.length === 1 && SQL_VALUE_FUNCTIONS.has(lower(parts[0]))) return { name: parts[0], edges: [] };
+  return fail(ctx, `unknown column '${parts.join('.')}'${at(ref)}`);
 }
+
+const SQL_VALUE_FUNCTIONS = new Set([
+  'current_date',
+  'current_time',
+  'current_timestamp',
+  'localtime',
+  'localtimestamp',
+  'current_user',
+  'user',
+  'session_user',
+  'current_role',
+  'current_schema',
+  'current_catalog',
+]);
 
 function lookupColumn(scope: Scope, parts: readonly string[]): Lookup {
   for (let current: Scope | undefined = scope; current; current = current.outer) {
@@ -945,6 +960,7 @@ function constantName(value: Node | undefined): string | undefined {
   const raw = value.value;
   const id = text(type, 'id');
   if (id === 'VARCHAR' && typeof raw === 'string') return `'${raw.replaceAll("'", "''")}'`;
+  if (id === 'BOOLEAN' && typeof raw === 'boolean') return String(raw);
   if (typeof raw !== 'number' || !Number.isSafeInteger(raw)) return undefined;
   if (INTEGER_TYPES.has(id)) return String(raw);
   const scale = child(type, 'type_info')?.scale;
@@ -1028,7 +1044,8 @@ function operatorName(expr: Node): string | undefined {
   }
 }
 
-// DuckDB writes the SQL-standard type keywords bare and quotes every other type name.
+// DuckDB writes the SQL-standard type keywords bare and quotes every other type name. VARCHAR and
+// DECIMAL are missing on purpose: the JSON drops the modifiers of VARCHAR(10) or DECIMAL(10, 2), which the name keeps.
 const CAST_TYPES: Record<string, string> = {
   BOOLEAN: 'BOOLEAN',
   SMALLINT: 'SMALLINT',
@@ -1038,7 +1055,6 @@ const CAST_TYPES: Record<string, string> = {
   TIME: 'TIME',
   TIMESTAMP: 'TIMESTAMP',
   INTERVAL: 'INTERVAL',
-  VARCHAR: 'VARCHAR',
   TINYINT: '"TINYINT"',
   UTINYINT: '"UTINYINT"',
   USMALLINT: '"USMALLINT"',
@@ -1057,8 +1073,7 @@ function castName(expr: Node): string | undefined {
   const target = child(expr, 'cast_type') ?? {};
   const type = target.type_info ? undefined : CAST_TYPES[text(target, 'id')];
   const source = child(expr, 'child');
-  // A cast literal ('t'::BOOLEAN, 2::TINYINT) is named differently from a cast column; leave it to an alias.
-  if (!type || !source || text(source, 'class') === 'CONSTANT') return undefined;
+  if (!type || !source) return undefined;
   const value = expressionName(source);
   return value === undefined ? undefined : `${expr.try_cast === true ? 'TRY_CAST' : 'CAST'}(${value} AS ${type})`;
 }
@@ -1094,7 +1109,8 @@ function windowName(expr: Node): string | undefined {
     orders ? `ORDER BY ${orders}` : '',
   ];
   const ignoreNulls = expr.ignore_nulls === true ? ' IGNORE NULLS' : '';
-  const call = `${quoteIdentifier(text(expr, 'function_name'))}(${args.join(', ')}${ignoreNulls})`;
+  // Unlike other function names, DuckDB writes a window function's name unquoted.
+  const call = `${text(expr, 'function_name')}(${args.join(', ')}${ignoreNulls})`;
   return `${call} OVER (${over.filter(Boolean).join(' ')})`;
 }
 

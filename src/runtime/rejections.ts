@@ -47,14 +47,15 @@ export class Rejections {
 
   /** A cell of a text column. */
   text(k: number, kind: number, text: string): void {
-    this.column(k, kind, text.length === 0 ? 'empty field' : shortenFound(text));
+    const c = this.columns[k];
+    this.column(c, c.sourceName, kind, text.length === 0 ? 'empty field' : shortenFound(text));
   }
 
   /** A value of a JSON record; `record` tells which key (current or former name) held it. */
   value(k: number, kind: number, v: unknown, record: Record<string, unknown>): void {
     const c = this.columns[k];
-    this.column(k, kind, kind === MISSING && v === undefined ? 'no value' : showJson(v));
-    this.pointer = `/${escapePointer(keyIn(record, c.field) ?? c.field.name)}`;
+    const key = keyIn(record, c.field) ?? c.field.name;
+    this.column(c, key, kind, showJson(v));
   }
 
   /** A column of a text file the contract does not declare. */
@@ -76,9 +77,8 @@ export class Rejections {
     this.set('', 'type', 'a JSON object', showJson(v));
   }
 
-  private column(k: number, kind: number, found: string): void {
-    const c = this.columns[k];
-    const pointer = `/${escapePointer(c.sourceName)}`;
+  private column(c: ColumnFacts, name: string, kind: number, found: string): void {
+    const pointer = `/${escapePointer(name)}`;
     if (kind === NESTED) {
       const f = this.fault;
       this.set(pointer + f.pointer, f.errorClass, f.expected, f.found);

@@ -20,6 +20,20 @@ export function shortenFound(s: string): string {
   return `${s.slice(0, cut)}…`;
 }
 
+const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
+
+/**
+ * The value of the unsigned digits `s[a, b)` `.` `s[c, d)`. With at most 15 digits both the digits and 10^(d-c)
+ * are exact doubles, so one division gives the correctly rounded value `Number` would, without its string scan.
+ */
+function digitsValue(s: string, a: number, b: number, c: number, d: number): number {
+  if (b - a + (d - c) > 15) return Number(`${s.slice(a, b)}.${s.slice(c, d)}0`);
+  let m = 0;
+  for (let i = a; i < b; i++) m = m * 10 + (s.charCodeAt(i) - 48);
+  for (let i = c; i < d; i++) m = m * 10 + (s.charCodeAt(i) - 48);
+  return m / POW10[d - c];
+}
+
 /** Optional sign and decimal digits only (no spaces, no `_`, no exponent); must be a safe integer. */
 export function parseInt64(s: string): number | undefined {
   const n = s.length;
@@ -48,32 +62,34 @@ function skipDigits(s: string, i: number): number {
   return i;
 }
 
+/** Whether `s` from `i` to its end is an exponent, `[eE] [+-]? digits`. */
+function isExponent(s: string, i: number): boolean {
+  const e = s.charCodeAt(i);
+  if (e !== 101 && e !== 69) return false;
+  const sign = s.charCodeAt(i + 1);
+  const from = sign === 45 || sign === 43 ? i + 2 : i + 1;
+  const end = skipDigits(s, from);
+  return end > from && end === s.length;
+}
+
 /** `[+-]? (digits [. digits?] | . digits) ([eE] [+-]? digits)?`: no hex, no `NaN`/`Infinity`, finite. */
 export function parseFloat64(s: string): number | undefined {
-  const n = s.length;
-  let i = 0;
   const c0 = s.charCodeAt(0);
-  if (c0 === 45 || c0 === 43) i = 1;
-  const intEnd = skipDigits(s, i);
-  let mantissaDigits = intEnd - i;
-  i = intEnd;
-  if (s.charCodeAt(i) === 46) {
-    const fracEnd = skipDigits(s, i + 1);
-    mantissaDigits += fracEnd - i - 1;
-    i = fracEnd;
+  const intStart = c0 === 45 || c0 === 43 ? 1 : 0;
+  const intEnd = skipDigits(s, intStart);
+  let fracStart = intEnd;
+  let fracEnd = intEnd;
+  if (s.charCodeAt(intEnd) === 46) {
+    fracStart = intEnd + 1;
+    fracEnd = skipDigits(s, fracStart);
   }
-  if (mantissaDigits === 0) return undefined;
-  const e = s.charCodeAt(i);
-  if (e === 101 || e === 69) {
-    i++;
-    const sign = s.charCodeAt(i);
-    if (sign === 45 || sign === 43) i++;
-    const expEnd = skipDigits(s, i);
-    if (expEnd === i) return undefined;
-    i = expEnd;
-  }
-  if (i !== n) return undefined;
-  const v = Number(s);
+  if (intEnd - intStart + (fracEnd - fracStart) === 0) return undefined;
+  let v: number;
+  if (fracEnd === s.length) {
+    v = digitsValue(s, intStart, intEnd, fracStart, fracEnd);
+    if (c0 === 45) v = -v;
+  } else if (isExponent(s, fracEnd)) v = Number(s);
+  else return undefined;
   return Number.isFinite(v) ? v : undefined;
 }
 
@@ -117,8 +133,8 @@ export function parseDecimal(s: string, precision: number, scale: number): numbe
   let trail = fracEnd;
   while (trail > fracStart && s.charCodeAt(trail - 1) === 48) trail--;
   if (intEnd - lead > precision - scale || trail - fracStart > scale) return undefined;
-  const v = Number(s);
-  return v === 0 ? 0 : v;
+  const v = digitsValue(s, lead, intEnd, fracStart, trail);
+  return v === 0 ? 0 : c0 === 45 ? -v : v;
 }
 
 /** Two ASCII digits at `i` as a number, or -1. */
@@ -149,8 +165,13 @@ export function civilToDays(y: number, m: number, d: number): number {
   return era * 146_097 + doe - 719_468;
 }
 
+// Files hold runs of timestamps on one day: remembering the last date text read skips reading it again.
+let lastDateText = '1970-01-01';
+let lastDays = 0;
+
 /** `YYYY-MM-DD` at the start of `s`, a valid calendar date, as days since the epoch; -Infinity when not. */
 function dateAt(s: string): number {
+  if (s.startsWith(lastDateText)) return lastDays;
   if (s.length < 10 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45) return Number.NEGATIVE_INFINITY;
   const hi = twoDigits(s, 0);
   const lo = twoDigits(s, 2);
@@ -159,7 +180,10 @@ function dateAt(s: string): number {
   if (hi < 0 || lo < 0 || m < 1 || m > 12 || d < 1) return Number.NEGATIVE_INFINITY;
   const y = hi * 100 + lo;
   const last = m === 2 && isLeapYear(y) ? 29 : MONTH_DAYS[m - 1];
-  return d > last ? Number.NEGATIVE_INFINITY : civilToDays(y, m, d);
+  if (d > last) return Number.NEGATIVE_INFINITY;
+  lastDateText = s.slice(0, 10);
+  lastDays = civilToDays(y, m, d);
+  return lastDays;
 }
 
 /** Exactly `YYYY-MM-DD`, a valid calendar date, as days since 1970-01-01. */
@@ -167,15 +191,6 @@ export function parseDate(s: string): number | undefined {
   if (s.length !== 10) return undefined;
   const days = dateAt(s);
   return days === Number.NEGATIVE_INFINITY ? undefined : days;
-}
-
-/** Milliseconds of `.f…` fraction digits from `i` (truncated to ms) and the index after them; null when none. */
-function fractionAt(s: string, i: number): [number, number] | null {
-  const end = skipDigits(s, i);
-  if (end === i) return null;
-  let ms = 0;
-  for (let k = 0; k < 3; k++) ms = ms * 10 + (i + k < end ? s.charCodeAt(i + k) - 48 : 0);
-  return [ms, end];
 }
 
 /** Zone offset in minutes east of UTC for `Z` or `±HH:MM` spanning `i` to the end of `s`; NaN when malformed. */
@@ -189,26 +204,30 @@ function zoneAt(s: string, i: number): number {
   return (c === 45 ? -1 : 1) * (h * 60 + m);
 }
 
-/** Milliseconds into the day of `HH:MM[:SS[.f…]]` from `i`, and the index after it; null when malformed. */
-function clockAt(s: string, i: number): [number, number] | null {
+/** Where the clock {@link clockMsAt} last read ends: a second result, without allocating a pair per call. */
+let clockStop = 0;
+
+/** Milliseconds into the day of `HH:MM[:SS[.f…]]` at `i` (fractions truncated to ms), or -1; sets `clockStop`. */
+function clockMsAt(s: string, i: number): number {
   const h = twoDigits(s, i);
   const m = twoDigits(s, i + 3);
-  if (h < 0 || h > 23 || s.charCodeAt(i + 2) !== 58 || m < 0 || m > 59) return null;
+  if (h < 0 || h > 23 || s.charCodeAt(i + 2) !== 58 || m < 0 || m > 59) return -1;
   let ms = (h * 60 + m) * 60_000;
-  let p = i + 5;
-  if (s.charCodeAt(p) === 58) {
-    const sec = twoDigits(s, p + 1);
-    if (sec < 0 || sec > 59) return null;
-    ms += sec * 1000;
-    p += 3;
-    if (s.charCodeAt(p) === 46) {
-      const frac = fractionAt(s, p + 1);
-      if (frac === null) return null;
-      ms += frac[0];
-      p = frac[1];
-    }
+  clockStop = i + 5;
+  if (s.charCodeAt(i + 5) !== 58) return ms;
+  const sec = twoDigits(s, i + 6);
+  if (sec < 0 || sec > 59) return -1;
+  ms += sec * 1000;
+  clockStop = i + 8;
+  if (s.charCodeAt(i + 8) !== 46) return ms;
+  let k = i + 9;
+  for (let unit = 100; k < s.length; k++, unit /= 10) {
+    const d = s.charCodeAt(k) - 48;
+    if (!(d >= 0 && d <= 9)) break;
+    if (unit >= 1) ms += d * unit;
   }
-  return [ms, p];
+  clockStop = k;
+  return k === i + 9 ? -1 : ms;
 }
 
 /**
@@ -221,11 +240,11 @@ export function parseTimestamp(s: string): number | undefined {
   if (s.length === 10) return days * MS_PER_DAY;
   const sep = s.charCodeAt(10);
   if (sep !== 84 && sep !== 116 && sep !== 32) return undefined;
-  const clock = clockAt(s, 11);
-  if (clock === null) return undefined;
-  const zone = zoneAt(s, clock[1]);
+  const clock = clockMsAt(s, 11);
+  if (clock < 0) return undefined;
+  const zone = zoneAt(s, clockStop);
   if (Number.isNaN(zone)) return undefined;
-  const ms = days * MS_PER_DAY + clock[0] - zone * 60_000;
+  const ms = days * MS_PER_DAY + clock - zone * 60_000;
   return ms >= MIN_TIMESTAMP && ms <= GLOBAL_MAX ? ms : undefined;
 }
 

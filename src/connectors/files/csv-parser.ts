@@ -1,4 +1,5 @@
 import type { ErrorClass, QuarantineEntry } from '../../runtime/quarantine.ts';
+import { escapePointer } from '../../runtime/json-values.ts';
 import { shortenFound } from '../../runtime/scalars.ts';
 import { decodeChunk, decodeEscaped, describeBadByte, dropBom, incompleteTail, originalBytes } from './utf8.ts';
 
@@ -11,6 +12,8 @@ export type RecordError = QuarantineEntry;
  */
 export interface ParsedRows {
   count: number;
+  /** The header, on the result of the call that read it (afterwards, see `CsvParser.header`). */
+  readonly header?: string[];
   /** `fields[c][i]`: column c of good record i, in header order. */
   readonly fields: string[][];
   /** 1-based line of each good record's first byte. */
@@ -26,9 +29,12 @@ export interface CsvOptions {
   readonly source: string;
   readonly delimiter?: string;
   readonly quote?: string;
-  /** A longer field makes its record 'oversize'; the reader skips the rest of it without buffering. */
+  /** A longer field makes its record 'oversize'; the reader skips the rest of it without buffering. 1 MiB. */
   readonly maxFieldBytes?: number;
-  /** Caps a whole record the same way, so many fields under the field limit cannot grow the buffer without end. */
+  /**
+   * Caps a whole record the same way, so many fields under the field limit cannot grow the buffer without end; also
+   * what a refused record's `raw` keeps at most. 16 MiB, or 4 field limits if more.
+   */
   readonly maxRecordBytes?: number;
 }
 
@@ -63,10 +69,6 @@ function linesIn(text: string): number {
   let count = 0;
   for (let p = text.indexOf('\n'); p !== -1; p = text.indexOf('\n', p + 1)) count++;
   return count;
-}
-
-function escapePointer(name: string): string {
-  return name.replaceAll('~', '~0').replaceAll('/', '~1');
 }
 
 /**
@@ -109,6 +111,9 @@ export class CsvParser {
   private badBytes = false;
   private escapes: readonly number[] | null = null;
   private escapeAt = 0;
+  /** Where, in the chunk being scanned, the open record and the open field start. */
+  private recStart = 0;
+  private fieldStart = 0;
 
   constructor(options: CsvOptions) {
     this.source = options.source;
@@ -169,110 +174,127 @@ export class CsvParser {
   }
 
   private scan(s: string, escapes: readonly number[] | null): void {
-    const n = s.length;
-    const d = this.delim;
-    const q = this.quote;
     this.escapes = escapes;
     this.escapeAt = 0;
     this.nextLf = -1;
-    let state = this.state;
+    this.recStart = 0;
+    this.fieldStart = 0;
+    const n = s.length;
     let i = 0;
-    let recStart = 0;
-    let fieldStart = 0;
     while (i < n) {
-      if (state === FIELD && i === recStart && this.rawPiece === '') {
+      if (this.state === FIELD && i === this.recStart && this.rawPiece === '') {
         const end = this.quickRecord(s, i);
         if (end > 0) {
-          this.endRecord(s, recStart, end - 1);
-          recStart = i = end;
+          this.endRecord(s, i, end - 1);
+          this.recStart = i = end;
           continue;
         }
       }
-      if (state === FIELD) {
-        if (s.charCodeAt(i) === q) {
-          state = QUOTED;
-          this.doubled = false;
-          fieldStart = ++i;
-          continue;
-        }
-        state = PLAIN;
-        fieldStart = i;
-      }
-      if (state === PLAIN) {
-        let j = i;
-        let c = 0;
-        for (; j < n; j++) {
-          c = s.charCodeAt(j);
-          if (c === d || c === LF) break;
-        }
-        if (j === n) break;
-        this.addPlain(s.slice(fieldStart, j), c === LF);
-        state = FIELD;
-        i = j + 1;
-        if (c === LF) {
-          this.endRecord(s, recStart, j);
-          recStart = i;
-        }
-        continue;
-      }
-      if (state === QUOTED) {
-        const j = s.indexOf(this.quoteText, i);
-        if (j === -1) {
-          this.countLines(s, i, n);
-          break;
-        }
-        this.countLines(s, i, j);
-        if (j + 1 === n) {
-          state = QUOTE_END;
-          break;
-        }
-        if (s.charCodeAt(j + 1) === q) {
-          this.doubled = true;
-          i = j + 2;
-          continue;
-        }
-        this.addQuoted(s.slice(fieldStart, j));
-        state = AFTER;
-        i = j + 1;
-        continue;
-      }
-      if (state === QUOTE_END) {
-        // Only at the start of a chunk: the previous one ended on the quote this character explains.
-        if (s.charCodeAt(0) === q) {
-          this.piece += this.quoteText + this.quoteText;
-          this.doubled = true;
-          state = QUOTED;
-          i = fieldStart = 1;
-        } else {
-          this.addQuoted('');
-          state = AFTER;
-        }
-        continue;
-      }
-      const c = s.charCodeAt(i);
-      if (c === LF) {
-        state = FIELD;
-        this.endRecord(s, recStart, i);
-        recStart = ++i;
-      } else if (state === AFTER && c === d) {
-        state = FIELD;
-        i++;
-      } else if (state === AFTER && c === CR) {
-        state = AFTER_CR;
-        i++;
-      } else {
-        this.strayAfterQuote(s, i);
-        state = PLAIN;
-        fieldStart = i;
-      }
+      i = this.step(s, i);
     }
-    this.state = state;
-    if (recStart < n) this.carry(s, recStart, fieldStart);
+    if (this.recStart < n) this.carry(s);
+  }
+
+  /** One move of the general scanner from `i`; returns where to go on (the chunk's length once it is used up). */
+  private step(s: string, i: number): number {
+    switch (this.state) {
+      case FIELD:
+        return this.startField(s, i);
+      case PLAIN:
+        return this.plain(s, i);
+      case QUOTED:
+        return this.quoted(s, i);
+      case QUOTE_END:
+        return this.quoteAtChunkEnd(s);
+      default:
+        return this.afterQuote(s, i);
+    }
+  }
+
+  private startField(s: string, i: number): number {
+    if (s.charCodeAt(i) === this.quote) {
+      this.state = QUOTED;
+      this.doubled = false;
+      this.fieldStart = i + 1;
+      return i + 1;
+    }
+    this.state = PLAIN;
+    this.fieldStart = i;
+    return i;
+  }
+
+  private plain(s: string, i: number): number {
+    const n = s.length;
+    let c = 0;
+    for (; i < n; i++) {
+      c = s.charCodeAt(i);
+      if (c === this.delim || c === LF) break;
+    }
+    if (i === n) return n;
+    this.addPlain(s.slice(this.fieldStart, i), c === LF);
+    this.state = FIELD;
+    if (c === LF) this.endLine(s, i);
+    return i + 1;
+  }
+
+  private quoted(s: string, i: number): number {
+    const n = s.length;
+    const j = s.indexOf(this.quoteText, i);
+    this.countLines(s, i, j < 0 ? n : j);
+    if (j < 0) return n;
+    if (j + 1 === n) {
+      this.state = QUOTE_END;
+      return n;
+    }
+    if (s.charCodeAt(j + 1) === this.quote) {
+      this.doubled = true;
+      return j + 2;
+    }
+    this.addQuoted(s.slice(this.fieldStart, j));
+    this.state = AFTER;
+    return j + 1;
+  }
+
+  /** The previous chunk ended on a quote inside a quoted field; the first character of this one tells which. */
+  private quoteAtChunkEnd(s: string): number {
+    if (s.charCodeAt(0) === this.quote) {
+      this.piece += this.quoteText + this.quoteText;
+      this.doubled = true;
+      this.state = QUOTED;
+      this.fieldStart = 1;
+      return 1;
+    }
+    this.addQuoted('');
+    this.state = AFTER;
+    return 0;
+  }
+
+  private afterQuote(s: string, i: number): number {
+    const c = s.charCodeAt(i);
+    if (c === LF) {
+      this.state = FIELD;
+      this.endLine(s, i);
+    } else if (this.state === AFTER && c === this.delim) this.state = FIELD;
+    else if (this.state === AFTER && c === CR) this.state = AFTER_CR;
+    else {
+      // The rest of the field is junk; scan on as if unquoted to find where the record ends.
+      this.strayAfterQuote(s, i);
+      this.state = PLAIN;
+      this.fieldStart = i;
+      return i;
+    }
+    return i + 1;
+  }
+
+  private endLine(s: string, lf: number): void {
+    this.endRecord(s, this.recStart, lf);
+    this.recStart = lf + 1;
   }
 
   /** Keeps the open record's text and its open field's text for the next chunk. */
-  private carry(s: string, recStart: number, fieldStart: number): void {
+  private carry(s: string): void {
     const n = s.length;
+    const { recStart, fieldStart } = this;
     if (this.fault === null && (this.state === PLAIN || this.state === QUOTED || this.state === QUOTE_END)) {
       this.piece += s.slice(fieldStart, this.state === QUOTE_END ? n - 1 : n);
       if (this.tooLong(this.piece, this.maxField)) {
@@ -485,7 +507,7 @@ export class CsvParser {
       throw new Error(`${this.source}:${line}: cannot read the CSV header: ${detail}`);
     }
     this.header = this.rec.slice(0, this.recLen);
-    this.out = { ...this.out, fields: this.header.map((): string[] => []) };
+    this.out = { ...this.out, header: this.header, fields: this.header.map((): string[] => []) };
   }
 
   private unterminated(): void {

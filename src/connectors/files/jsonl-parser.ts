@@ -91,14 +91,15 @@ export class JsonlParser {
 
   private hold(chunk: Buffer, from: number, to: number): void {
     if (this.oversize !== null) return;
-    if (this.heldBytes + (to - from) <= this.maxRecord) {
+    // One byte over the limit may still be the CR of a CRLF.
+    const room = this.maxRecord + 1 - this.heldBytes;
+    if (to - from <= room) {
       // A copy: the caller may reuse its buffer.
       this.held.push(Buffer.from(chunk.subarray(from, to)));
       this.heldBytes += to - from;
       return;
     }
-    const keep = chunk.subarray(from, from + (this.maxRecord - this.heldBytes));
-    this.oversize = Buffer.concat([...this.held, keep]);
+    this.oversize = Buffer.concat([...this.held, chunk.subarray(from, from + room)]);
     this.held = [];
     this.heldBytes = 0;
   }
@@ -134,7 +135,8 @@ export class JsonlParser {
   }
 
   private readLineBytes(bytes: Buffer, eof: boolean): void {
-    if (bytes.length > this.maxRecord) this.refuseOversize(bytes.subarray(0, this.maxRecord));
+    const size = bytes[bytes.length - 1] === 13 ? bytes.length - 1 : bytes.length;
+    if (size > this.maxRecord) this.refuseOversize(bytes);
     else if (isUtf8(bytes)) this.readLine(bytes.toString('utf8'), eof);
     else this.refuseEncoding(bytes);
   }
@@ -154,7 +156,7 @@ export class JsonlParser {
     if (isBlank(text)) return;
     if (text.length * 3 > this.maxRecord && Buffer.byteLength(text) > this.maxRecord) {
       this.line = line;
-      this.refuseOversize(Buffer.from(text).subarray(0, this.maxRecord));
+      this.refuseOversize(Buffer.from(text));
       return;
     }
     const record = ++this.recordNo;
@@ -178,7 +180,8 @@ export class JsonlParser {
     out.count++;
   }
 
-  private refuseOversize(prefix: Buffer): void {
+  private refuseOversize(bytes: Buffer): void {
+    const prefix = bytes.subarray(0, this.maxRecord);
     const line = this.line++;
     const record = ++this.recordNo;
     const whole = prefix.subarray(0, prefix.length - incompleteTail(prefix));
