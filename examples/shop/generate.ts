@@ -13,8 +13,29 @@ const rand = () => {
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
 
 const COUNTRIES = ['PT', 'ES', 'FR', 'DE', 'GB', 'US', 'BR'];
-const CURRENCY: Record<string, string> = { PT: 'EUR', ES: 'EUR', FR: 'EUR', DE: 'EUR', GB: 'GBP', US: 'USD', BR: 'USD' };
-const FIRST = ['Ana', 'João', 'Marta', 'Luis', 'Sofia', 'Pierre', 'Hannah', 'Oliver', 'Emma', 'Lucas', 'Chloé', 'Mateo'];
+const CURRENCY: Record<string, string> = {
+  PT: 'EUR',
+  ES: 'EUR',
+  FR: 'EUR',
+  DE: 'EUR',
+  GB: 'GBP',
+  US: 'USD',
+  BR: 'USD',
+};
+const FIRST = [
+  'Ana',
+  'João',
+  'Marta',
+  'Luis',
+  'Sofia',
+  'Pierre',
+  'Hannah',
+  'Oliver',
+  'Emma',
+  'Lucas',
+  'Chloé',
+  'Mateo',
+];
 const LAST = ['Silva', 'García', 'Martin', 'Müller', 'Smith', 'Johnson', 'Costa', 'Dubois', 'Schmidt', 'Brown'];
 
 const customers: string[] = ['customer_id,name,email,country,segment,signup_date'];
@@ -44,14 +65,34 @@ for (let i = 1; i <= N_ORDERS; i++) {
   const amount = (5 + rand() * 295).toFixed(2);
   const coupon = rand() < 0.15 ? pick(['SPRING10', 'WELCOME5', 'VIP20']) : '';
   const id = `O${String(i).padStart(6, '0')}`;
-  orders.push(`${id},C${String(cust).padStart(4, '0')},${status},${amount},${CURRENCY[country] ?? 'EUR'},${new Date(placed).toISOString()},${coupon}`);
+  orders.push(
+    `${id},C${String(cust).padStart(4, '0')},${status},${amount},${CURRENCY[country] ?? 'EUR'},${new Date(placed).toISOString()},${coupon}`,
+  );
   if (status !== 'placed' && status !== 'cancelled') {
     const paidAt = new Date(placed + Math.floor(rand() * 3_600_000)).toISOString();
     const failedFirst = rand() < 0.1;
     if (failedFirst) {
-      payments.push(JSON.stringify({ payment_id: `P${i}a`, order_id: id, method: pick(['card', 'paypal', 'bank_transfer']), amount: Number(amount), status: 'failed', paid_at: paidAt }));
+      payments.push(
+        JSON.stringify({
+          payment_id: `P${i}a`,
+          order_id: id,
+          method: pick(['card', 'paypal', 'bank_transfer']),
+          amount: Number(amount),
+          status: 'failed',
+          paid_at: paidAt,
+        }),
+      );
     }
-    payments.push(JSON.stringify({ payment_id: `P${i}`, order_id: id, method: pick(['card', 'paypal', 'bank_transfer']), amount: Number(amount), status: 'captured', paid_at: paidAt }));
+    payments.push(
+      JSON.stringify({
+        payment_id: `P${i}`,
+        order_id: id,
+        method: pick(['card', 'paypal', 'bank_transfer']),
+        amount: Number(amount),
+        status: 'captured',
+        paid_at: paidAt,
+      }),
+    );
   }
 }
 // The deliberately malformed row: an amount that is not a number. It must end in the quarantine, not in revenue.

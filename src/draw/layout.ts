@@ -1,7 +1,6 @@
 import { type EdgeLabel, Graph, type GraphLabel, layout, type NodeLabel } from '@dagrejs/dagre';
-import { flowOf, topoFlows, validEdges } from './graph.ts';
 import type { StageMode } from '../time/duration.ts';
-import type { DrawEdge, DrawFlow, DrawGraph, DrawNode } from './model.ts';
+import { flowOf, topoFlows, validEdges } from './graph.ts';
 import {
   boxLines,
   CHAR_WIDTH,
@@ -12,6 +11,7 @@ import {
   nodeSize,
   titleWidth,
 } from './metrics.ts';
+import type { DrawEdge, DrawFlow, DrawGraph, DrawNode } from './model.ts';
 import { flowSubtitle, MODES, nodeLines, oneLine } from './style.ts';
 
 /**

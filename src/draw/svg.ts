@@ -8,8 +8,8 @@ import {
   layoutGraph,
 } from './layout.ts';
 import {
-  clip,
   CYLINDER_CAP,
+  clip,
   EDGE_FONT_SIZE,
   edgeLabelWidth,
   FONT_SIZE,

@@ -32,7 +32,7 @@ export function exprToString(e: ExprNode): string {
     case 'lit':
       return typeof e.value === 'string' ? `'${e.value}'` : JSON.stringify(e.value);
     case 'call':
-      return `${e.fn}(${e.args.map(exprToString).join(', ')})`;
+      return callToString(e.fn, e.args);
     case 'case':
       return `${e.branches.map((b) => `when(${exprToString(b.when)}, ${exprToString(b.then)})`).join('.')}.otherwise(${exprToString(e.otherwise)})`;
     case 'cast':
@@ -40,6 +40,16 @@ export function exprToString(e: ExprNode): string {
     default:
       return assertNever(e);
   }
+}
+
+/** Calls print as the DSL's method chains: `col('a').mul(col('b')).round(2)`, `col('s').isIn(['x', 'y'])`. */
+function callToString(fn: string, args: readonly ExprNode[]): string {
+  if (args.length === 0) return `${fn}()`;
+  if (fn === 'dateTrunc' && args.length === 2) return `${exprToString(args[1])}.dateTrunc(${exprToString(args[0])})`;
+  const [recv, ...rest] = args.map(exprToString);
+  const receiver = args[0].kind === 'lit' ? `lit(${recv})` : recv;
+  if (fn === 'in') return `${receiver}.isIn([${rest.join(', ')}])`;
+  return `${receiver}.${fn}(${rest.join(', ')})`;
 }
 
 export function aggToString(a: AggNode): string {

@@ -52,10 +52,10 @@ test('every unknown column of an expression is reported, with its path', () => {
 });
 
 test('type errors name the call, what the function takes and what it got', () => {
-  assert.deepEqual(messages(col('name').add(1).node), ["add(col('name'), 1): add takes numbers, got string and int64"]);
-  assert.deepEqual(messages(col('qty').lower().node), ["lower(col('qty')): lower takes a string, got int64"]);
+  assert.deepEqual(messages(col('name').add(1).node), ["col('name').add(1): add takes numbers, got string and int64"]);
+  assert.deepEqual(messages(col('qty').lower().node), ["col('qty').lower(): lower takes a string, got int64"]);
   assert.deepEqual(messages(col('placed_at').eq(col('day')).node), [
-    "eq(col('placed_at'), col('day')): eq takes two values of the same kind (numbers, text, bool, timestamp or date), got timestamp and date",
+    "col('placed_at').eq(col('day')): eq takes two values of the same kind (numbers, text, bool, timestamp or date), got timestamp and date",
   ]);
   assert.match(messages(concat(col('name'), col('qty')).node)[0], /concat takes strings \(convert others with/);
   assert.match(messages(col('rate').mod(2).node)[0], /mod takes two int64 values/);

@@ -188,7 +188,6 @@ function bindCase(node: Extract<ExprNode, { kind: 'case' }>, path: string, ctx: 
     type = u;
   }
   const nullable = otherwise.type.nullable || thens.some((t) => t.type.nullable);
-  // biome-ignore lint/suspicious/noThenProperty: the bound tree mirrors ExprNode's case branches
   const branches = whens.map((when, k) => ({ when, then: thens[k] }));
   return { kind: 'case', branches, otherwise, type: ft(type, nullable) };
 }

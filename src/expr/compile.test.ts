@@ -347,7 +347,7 @@ test('typed literals and untyped nulls', () => {
 test('projection and predicate refuse expressions that do not check', () => {
   assert.throws(
     () => compileProjection([col('nope').node, col('s').add(1).node], schema, registry),
-    /cannot compile projection:\n {2}expression 1 unknown column 'nope'.*\n {2}expression 2 add\(col\('s'\), 1\): add takes numbers/,
+    /cannot compile projection:\n {2}expression 1 unknown column 'nope'.*\n {2}expression 2 col\('s'\)\.add\(1\): add takes numbers/,
   );
   assert.throws(() => compilePredicate(col('i').node, schema, registry), /it is int64, not bool/);
   const p = compilePredicate(col('b').node, schema, registry);

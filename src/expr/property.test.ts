@@ -638,7 +638,7 @@ test('ill-typed trees are rejected with an error naming the function', () => {
       const r = checkExpr(node, schema, registry);
       assert.equal(r.type, undefined);
       assert.ok(
-        r.errors.some((e) => e.message.includes(`${fn}(`) && e.message.includes(`: ${fn} `)),
+        r.errors.some((e) => e.message.includes(`${fn === 'in' ? 'isIn' : fn}(`) && e.message.includes(`: ${fn} `)),
         `${exprToString(node)}: ${r.errors.map((e) => e.message).join(' | ')}`,
       );
       assert.throws(() => compileProjection([node], schema, registry), /cannot compile/);

@@ -1,6 +1,6 @@
 /**
  * Findings of `napkin check`: every problem has a stable code, a severity, where it is and a one-line fix hint.
- * The table below is the catalogue; docs/CHECKS.md is generated from the same rows by hand and must stay in step.
+ * The table below is the catalogue; `napkin check --rules` prints it, so docs and tool cannot disagree.
  */
 export type Severity = 'error' | 'warning';
 

@@ -1,7 +1,7 @@
 import { isAbsolute, join, relative } from 'node:path';
 import { glob } from 'tinyglobby';
 import { openParquetSink } from '../connectors/duckdb/parquet-sink.ts';
-import { quoteIdent, quoteString, quoteTable, duckType } from '../connectors/duckdb/sql-types.ts';
+import { duckType, quoteIdent, quoteString, quoteTable } from '../connectors/duckdb/sql-types.ts';
 import { openTableSink } from '../connectors/duckdb/table-sink.ts';
 import { openDuckSource } from '../connectors/duckdb/table-source.ts';
 import type { Warehouse } from '../connectors/duckdb/warehouse.ts';

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Warehouse } from '../connectors/duckdb/warehouse.ts';
-import { formatFinding } from '../plan/findings.ts';
 import type { BoundFlow } from '../plan/bind.ts';
+import { formatFinding } from '../plan/findings.ts';
 import type { Stage } from '../plan/stage.ts';
-import { type FlowResult, type FlowIO, RunError, runFlow } from '../runtime/execute.ts';
+import { type FlowIO, type FlowResult, RunError, runFlow } from '../runtime/execute.ts';
 import { flowIO, type QuarantineBuffer } from './flow-io.ts';
 import type { Workspace } from './workspace.ts';
 

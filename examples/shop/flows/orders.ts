@@ -23,7 +23,17 @@ const enriched = paidOrders
     order_date: col('placed_at').toDate(),
     has_coupon: col('coupon').isNotNull(),
   })
-  .select('order_id', 'customer_id', 'country', 'segment', 'method', 'amount_eur', 'placed_at', 'order_date', 'has_coupon')
+  .select(
+    'order_id',
+    'customer_id',
+    'country',
+    'segment',
+    'method',
+    'amount_eur',
+    'placed_at',
+    'order_date',
+    'has_coupon',
+  )
   .stage('enrich_orders');
 
 export const ordersFlow = flow({

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { formatFinding } from '../../plan/findings.ts';
+import { formatFinding, RULES } from '../../plan/findings.ts';
 import { openWorkspace } from '../../workspace/workspace.ts';
 import { EXIT, type Globals, guarded, type SetOutcome } from '../outcome.ts';
 
@@ -9,9 +9,14 @@ export function registerCheck(program: Command, globals: Globals, set: SetOutcom
     .description('validate every flow: expressions, contracts, graph, ownership and SLAs (exit 3 on errors)')
     .option('--json', 'print findings as JSON')
     .option('--strict', 'treat warnings as errors')
+    .option('--rules', 'list every check with its code and severity, and exit')
     .addHelpText('after', '\nExamples:\n  napkin check\n  napkin check --json > findings.json')
-    .action((opts: { json?: boolean; strict?: boolean }) =>
+    .action((opts: { json?: boolean; strict?: boolean; rules?: boolean }) =>
       guarded(set, async () => {
+        if (opts.rules) {
+          for (const r of Object.values(RULES)) process.stdout.write(`${r.code}  ${r.severity.padEnd(7)}  ${r.title}\n`);
+          return { code: EXIT.ok };
+        }
         const ws = await openWorkspace(globals().project);
         const findings = ws.plan.findings;
         if (opts.json) process.stdout.write(`${JSON.stringify(findings, null, 2)}\n`);

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
-import { DRAW_FORMATS, type DrawFormat, filterFlow, renderDraw } from '../../draw/index.ts';
 import { drawGraphOf } from '../../draw/from-plan.ts';
+import { DRAW_FORMATS, type DrawFormat, filterFlow, renderDraw } from '../../draw/index.ts';
 import { openWorkspace } from '../../workspace/workspace.ts';
 import { EXIT, type Globals, guarded, type SetOutcome } from '../outcome.ts';
 

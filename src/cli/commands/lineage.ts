@@ -1,5 +1,4 @@
 import { type Command, Option } from 'commander';
-import { columnLineageFacet } from '../../plan/openlineage.ts';
 import {
   type DatasetLineage,
   projectLineage,
@@ -7,6 +6,7 @@ import {
   traceDownstream,
   traceUpstream,
 } from '../../plan/lineage.ts';
+import { columnLineageFacet } from '../../plan/openlineage.ts';
 import { openWorkspace } from '../../workspace/workspace.ts';
 import { EXIT, type Globals, guarded, type SetOutcome } from '../outcome.ts';
 
