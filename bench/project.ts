@@ -84,7 +84,7 @@ function benchFlow(name: string, events: Dataset, table: string) {
       avg_eur: avg(col('amount_eur')),
       max_eur: max(col('amount_eur')),
     });
-  return flow({ name, owner: 'bench', description: 'filter, project, aggregate', outputs: [write(daily(table), rel)] });
+  return flow({ name, owner: 'bench', sla: '1d', description: 'filter, project, aggregate', outputs: [write(daily(table), rel)] });
 }
 
 export default defineProject({

@@ -1,0 +1,131 @@
+/**
+ * `npm run bench [-- --rows N] [--only csv|parquet] [--repeat K] [--profile]`
+ *
+ * Generates (once, cached under .bench/) an events dataset of N rows (default 10 million) as CSV and Parquet, writes
+ * a napkin project over it to .bench/project/, then for each format runs the flow read → filter → withColumns →
+ * groupBy/agg → DuckDB table through the library API, and DuckDB running the same query on the same file. Each case
+ * runs in a fresh child process, so one case's peak RSS is not another's. Prints one JSON object per benchmark on
+ * stdout and a table for people on stderr.
+ *
+ * --repeat K runs every case K times and keeps the run with the median wall time. --profile writes V8 CPU profiles
+ * of the napkin runs to .bench/prof/ (open them in Chrome DevTools or speedscope).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ensureData } from './data.ts';
+import type { Measurement } from './measure.ts';
+import { type Format, writeProject } from './project.ts';
+
+interface Args {
+  rows: number;
+  formats: Format[];
+  repeat: number;
+  profile: boolean;
+}
+
+function parseArgs(argv: readonly string[]): Args {
+  const args: Args = { rows: 10_000_000, formats: ['csv', 'parquet'], repeat: 1, profile: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--rows') args.rows = positiveInt(a, value().replaceAll('_', ''));
+    else if (a === '--repeat') args.repeat = positiveInt(a, value());
+    else if (a === '--only') {
+      const f = value();
+      if (f !== 'csv' && f !== 'parquet') throw new Error(`--only takes csv or parquet, got ${f}`);
+      args.formats = [f];
+    } else if (a === '--profile') args.profile = true;
+    else throw new Error(`unknown option ${a}; options: --rows N, --only csv|parquet, --repeat K, --profile`);
+  }
+  return args;
+}
+
+function positiveInt(name: string, s: string): number {
+  const n = Number(s);
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${name} takes a positive integer, got ${s}`);
+  return n;
+}
+
+const log = (s: string): void => {
+  process.stderr.write(`${s}\n`);
+};
+
+/** Runs bench/case.ts in a new Node process and reads its one JSON line. */
+function child(caseArgs: readonly string[], nodeFlags: readonly string[] = []): Measurement {
+  const r = spawnSync(process.execPath, [...nodeFlags, '--import', 'tsx', join(import.meta.dirname, 'case.ts'), ...caseArgs], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 16 << 20,
+  });
+  if (r.status !== 0) throw new Error(`bench case ${caseArgs.slice(0, 2).join(' ')} failed (exit ${r.status ?? r.signal})`);
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  return JSON.parse(line) as Measurement;
+}
+
+/** Runs a case `repeat` times; keeps the run with the median wall time (the lower middle for an even count). */
+function median(repeat: number, run: () => Measurement): Measurement {
+  const runs = Array.from({ length: repeat }, run).sort((a, b) => a.seconds - b.seconds);
+  return runs[Math.floor((runs.length - 1) / 2)];
+}
+
+const round = (x: number, digits: number): number => Number(x.toFixed(digits));
+const mib = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MiB`;
+
+const args = parseArgs(process.argv.slice(2));
+const root = resolve(import.meta.dirname, '..', '.bench');
+const data = await ensureData(join(root, 'data'), args.rows, log);
+const projectDir = join(root, 'project');
+writeProject(projectDir, data);
+const profDir = join(root, 'prof');
+if (args.profile) mkdirSync(profDir, { recursive: true });
+
+const table: string[][] = [
+  ['bench', 'rows', 'napkin s', 'CPU s', 'rows/s', 'peak RSS', 'DuckDB s', 'DuckDB RSS', 'ratio', 'same result'],
+];
+for (const format of args.formats) {
+  const bench = `${format}-filter-project-aggregate`;
+  const file = format === 'csv' ? data.csv : data.parquet;
+  log(`${bench}: ${args.rows.toLocaleString('en')} rows, napkin${args.repeat > 1 ? ` x${args.repeat}` : ''} ...`);
+  const flags = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${format}-${Date.now()}.cpuprofile`] : [];
+  const napkin = median(args.repeat, () => child(['napkin', format, projectDir], flags));
+  log(`${bench}: DuckDB ...`);
+  const warehouse = join(projectDir, 'warehouse.duckdb');
+  const duck = median(args.repeat, () => child(['duckdb', format, file, join(root, `duckdb-${format}.duckdb`), warehouse]));
+  const result = {
+    bench,
+    rows: args.rows,
+    seconds: round(napkin.seconds, 3),
+    cpuSeconds: round(napkin.cpuSeconds, 3),
+    rowsPerSecond: Math.round(args.rows / napkin.seconds),
+    peakRssBytes: napkin.peakRssBytes,
+    duckdbSeconds: round(duck.seconds, 3),
+    ratioToDuckdb: round(napkin.seconds / duck.seconds, 2),
+    duckdbCpuSeconds: round(duck.cpuSeconds, 3),
+    duckdbPeakRssBytes: duck.peakRssBytes,
+    resultsMatch: duck.detail?.resultsMatch === true,
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  table.push([
+    bench,
+    args.rows.toLocaleString('en'),
+    result.seconds.toFixed(2),
+    result.cpuSeconds.toFixed(2),
+    result.rowsPerSecond.toLocaleString('en'),
+    mib(result.peakRssBytes),
+    result.duckdbSeconds.toFixed(2),
+    mib(result.duckdbPeakRssBytes),
+    `${result.ratioToDuckdb.toFixed(1)}x`,
+    result.resultsMatch ? 'yes' : 'NO',
+  ]);
+  if (!result.resultsMatch) log(`${bench}: napkin and DuckDB disagree: ${JSON.stringify(duck.detail?.comparison)}`);
+}
+
+const widths = table[0].map((_, c) => Math.max(...table.map((r) => r[c].length)));
+log('');
+for (const r of table) log(r.map((cell, c) => (c < 1 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '));
+log(`(${process.platform} ${process.arch}, node ${process.version}; CPU s counts every thread, DuckDB's included)`);
