@@ -16,6 +16,12 @@ const program = new Command('napkin')
   .showHelpAfterError()
   .exitOverride();
 
+// `napkin lineage … | head` closes stdout early: that is the reader's choice, not a failure.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(EXIT.ok);
+  throw e;
+});
+
 let outcome: Outcome = { code: EXIT.ok };
 const setOutcome = (o: Outcome) => {
   outcome = o;

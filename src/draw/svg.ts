@@ -22,8 +22,9 @@ import { edgePath, fmt, xmlEscape } from './svgutil.ts';
 
 /**
  * A standalone SVG of the napkin: dagre's layout drawn as flow clusters, stage boxes coloured by execution mode,
- * dataset cylinders, curved edges with arrowheads and a legend. No CSS classes or scripts, so it renders the same
- * in browsers, editors and image viewers.
+ * dataset cylinders, curved edges with arrowheads and a legend. No stylesheet or scripts, so it renders the same in
+ * browsers, editors and image viewers; `class` and `data-*` attributes only name the parts (node, shape, cluster,
+ * edge) for tests and tools that read the drawing.
  */
 export function renderSvg(g: DrawGraph): string {
   return svgOf(g.title, layoutGraph(g));
@@ -41,7 +42,7 @@ export function svgOf(title: string, l: DrawLayout): string {
     '<defs>',
     `<marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="9" markerHeight="9" markerUnits="userSpaceOnUse" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="${EDGE_COLOR}"/></marker>`,
     '</defs>',
-    `<rect x="0" y="0" width="${w}" height="${h}" fill="#ffffff"/>`,
+    `<rect class="background" x="0" y="0" width="${w}" height="${h}" fill="#ffffff"/>`,
     header(title, l),
     ...l.clusters.map(cluster),
     ...l.edges.map(edge),
@@ -54,8 +55,8 @@ export function svgOf(title: string, l: DrawLayout): string {
 }
 
 function header(title: string, l: DrawLayout): string {
-  const heading = `<text x="${fmt(l.header.x)}" y="${fmt(l.header.y + 26)}" font-size="${TITLE_FONT_SIZE}" font-weight="bold" fill="#0f172a">${xmlEscape(title)}</text>`;
-  return [heading, ...l.legend.map(legendItem)].join('\n');
+  const heading = `<text class="title" x="${fmt(l.header.x)}" y="${fmt(l.header.y + 26)}" font-size="${TITLE_FONT_SIZE}" font-weight="bold" fill="#0f172a">${xmlEscape(title)}</text>`;
+  return [`<g class="header">${heading}`, ...l.legend.map(legendItem), '</g>'].join('\n');
 }
 
 function legendItem(item: LegendItem): string {
@@ -63,21 +64,21 @@ function legendItem(item: LegendItem): string {
   const s = item.swatch;
   const shape = item.key === 'dataset' ? cylinder(s, p, 4) : roundedRect(s, p, 4);
   const text = `<text x="${fmt(item.textX)}" y="${fmt(s.y + s.height - 3)}" fill="#334155">${xmlEscape(item.key)}</text>`;
-  return `<g>${shape}${text}</g>`;
+  return `<g class="legend" data-key="${item.key}">${shape}${text}</g>`;
 }
 
 function cluster(c: LaidCluster): string {
   const b = c.box;
   const room = (fontSize: number) => Math.max(1, Math.floor((b.width - 24) / (fontSize * 0.6)));
-  const rect = `<rect x="${fmt(b.x)}" y="${fmt(b.y)}" width="${fmt(b.width)}" height="${fmt(b.height)}" rx="10" fill="#f8fafc" stroke="#94a3b8" stroke-width="1.2" stroke-dasharray="6 4"/>`;
+  const rect = `<rect class="cluster-box" x="${fmt(b.x)}" y="${fmt(b.y)}" width="${fmt(b.width)}" height="${fmt(b.height)}" rx="10" fill="#f8fafc" stroke="#94a3b8" stroke-width="1.2" stroke-dasharray="6 4"/>`;
   const title = `<text x="${fmt(b.x + 12)}" y="${fmt(b.y + 19)}" font-size="13" font-weight="bold" fill="#0f172a">${xmlEscape(clip(c.title, room(13)))}</text>`;
   const sub = `<text x="${fmt(b.x + 12)}" y="${fmt(b.y + 34)}" font-size="11" fill="#475569">${xmlEscape(clip(c.subtitle, room(11)))}</text>`;
-  return `<g>${rect}${title}${sub}</g>`;
+  return `<g class="cluster" data-cluster="${xmlEscape(c.flow.id)}">${rect}${title}${sub}</g>`;
 }
 
 function edge(e: LaidEdge): string {
   if (e.points.length < 2) return '';
-  return `<path d="${edgePath(e.points)}" fill="none" stroke="${EDGE_COLOR}" stroke-width="1.4" marker-end="url(#arrow)"/>`;
+  return `<path class="edge" d="${edgePath(e.points)}" fill="none" stroke="${EDGE_COLOR}" stroke-width="1.4" marker-end="url(#arrow)"/>`;
 }
 
 function edgeLabel(e: LaidEdge): string {
@@ -85,9 +86,9 @@ function edgeLabel(e: LaidEdge): string {
   const { text, at } = e.label;
   const width = edgeLabelWidth(text);
   const { x, y } = at;
-  const bg = `<rect x="${fmt(x - width / 2)}" y="${fmt(y - 8)}" width="${fmt(width)}" height="16" rx="3" fill="#ffffff" fill-opacity="0.9"/>`;
+  const bg = `<rect class="label-box" x="${fmt(x - width / 2)}" y="${fmt(y - 8)}" width="${fmt(width)}" height="16" rx="3" fill="#ffffff" fill-opacity="0.9"/>`;
   const label = `<text x="${fmt(x)}" y="${fmt(y + 3.5)}" font-size="${EDGE_FONT_SIZE}" text-anchor="middle" fill="#334155">${xmlEscape(text)}</text>`;
-  return `<g>${bg}${label}</g>`;
+  return `<g class="edge-label">${bg}${label}</g>`;
 }
 
 function node(n: LaidNode): string {
@@ -102,7 +103,9 @@ function node(n: LaidNode): string {
     return `<text x="${fmt(b.x + b.width / 2)}" y="${fmt(top + i * LINE_HEIGHT + 12)}" text-anchor="middle"${weight} fill="${fill}">${xmlEscape(line)}</text>`;
   });
   const tip = `<title>${xmlEscape(tooltip(n))}</title>`;
-  return `<g>${tip}${shape}${lines.join('')}</g>`;
+  const flow = n.node.flow === undefined ? '' : ` data-cluster="${xmlEscape(n.node.flow)}"`;
+  const attrs = `class="node" data-node-id="${xmlEscape(n.node.id)}" data-kind="${n.node.kind}"${flow}`;
+  return `<g ${attrs}>${tip}${shape}${lines.join('')}</g>`;
 }
 
 /** The full, untruncated description, shown on hover where boxes had to shorten a line. */
@@ -121,7 +124,7 @@ function tooltip(n: LaidNode): string {
 }
 
 function roundedRect(b: Box, p: Palette, r: number): string {
-  return `<rect x="${fmt(b.x)}" y="${fmt(b.y)}" width="${fmt(b.width)}" height="${fmt(b.height)}" rx="${r}" fill="${p.fill}" stroke="${p.stroke}" stroke-width="1.8"/>`;
+  return `<rect class="shape" x="${fmt(b.x)}" y="${fmt(b.y)}" width="${fmt(b.width)}" height="${fmt(b.height)}" rx="${r}" fill="${p.fill}" stroke="${p.stroke}" stroke-width="1.8"/>`;
 }
 
 /** A cylinder: the body with rounded bottom, then the top ellipse's front arc so the lid reads as open. */
@@ -130,5 +133,5 @@ function cylinder(b: Box, p: Palette, cap: number): string {
   const [left, right, top, bottom] = [fmt(b.x), fmt(b.x + b.width), fmt(b.y + cap), fmt(b.y + b.height - cap)];
   const body = `M${left},${top} A${rx},${cap} 0 0 1 ${right},${top} L${right},${bottom} A${rx},${cap} 0 0 1 ${left},${bottom} Z`;
   const lid = `M${left},${top} A${rx},${cap} 0 0 0 ${right},${top}`;
-  return `<path d="${body}" fill="${p.fill}" stroke="${p.stroke}" stroke-width="1.8"/><path d="${lid}" fill="none" stroke="${p.stroke}" stroke-width="1.8"/>`;
+  return `<path class="shape" d="${body}" fill="${p.fill}" stroke="${p.stroke}" stroke-width="1.8"/><path class="lid" d="${lid}" fill="none" stroke="${p.stroke}" stroke-width="1.8"/>`;
 }

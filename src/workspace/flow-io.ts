@@ -74,11 +74,11 @@ export function flowIO(
             ...(ds.description === undefined ? {} : { comment: `${ds.description} (owner: ${ds.owner ?? '?'})` }),
           });
         case 'parquet':
-          return openParquetSink(warehouse, { path: path(st.path), contract, input });
+          return openParquetSink(warehouse, { path: path(st.path), display: st.path, contract, input });
         case 'csv':
-          return openTextSink({ format: 'csv', path: path(st.path), delimiter: st.delimiter, contract, input });
+          return openTextSink({ format: 'csv', path: path(st.path), display: st.path, delimiter: st.delimiter, contract, input });
         case 'jsonl':
-          return openTextSink({ format: 'jsonl', path: path(st.path), contract, input });
+          return openTextSink({ format: 'jsonl', path: path(st.path), display: st.path, contract, input });
         default:
           return st satisfies never;
       }
@@ -95,7 +95,7 @@ export function flowIO(
         await warehouse.run(`CREATE OR REPLACE TABLE ${quoteTable(st.table)} AS ${sql}`);
         await checkSqlContract(warehouse, st.table, ds);
         const n = await warehouse.rows(`SELECT count(*) AS n FROM ${quoteTable(st.table)}`);
-        return { rows: Number(n[0].n), location: `duckdb ${st.table}` };
+        return { rows: Number(n[0].n), location: `duckdb ${st.table} (${Number(n[0].n)} rows)` };
       });
     },
     sqlInputs(s: Stage) {

@@ -14,7 +14,8 @@ export function registerCheck(program: Command, globals: Globals, set: SetOutcom
     .action((opts: { json?: boolean; strict?: boolean; rules?: boolean }) =>
       guarded(set, async () => {
         if (opts.rules) {
-          for (const r of Object.values(RULES)) process.stdout.write(`${r.code}  ${r.severity.padEnd(7)}  ${r.title}\n`);
+          for (const r of Object.values(RULES))
+            process.stdout.write(`${r.code}  ${r.severity.padEnd(7)}  ${r.title}\n`);
           return { code: EXIT.ok };
         }
         const ws = await openWorkspace(globals().project);

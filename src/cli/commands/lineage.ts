@@ -6,14 +6,14 @@ import {
   traceDownstream,
   traceUpstream,
 } from '../../plan/lineage.ts';
-import { columnLineageFacet } from '../../plan/openlineage.ts';
+import { columnLineageFacet, jobEvents } from '../../plan/openlineage.ts';
 import { openWorkspace } from '../../workspace/workspace.ts';
 import { EXIT, type Globals, guarded, type SetOutcome } from '../outcome.ts';
 
 interface LineageOpts {
   upstream?: boolean;
   downstream?: boolean;
-  format: 'text' | 'json';
+  format: 'text' | 'json' | 'openlineage';
 }
 
 export function registerLineage(program: Command, globals: Globals, set: SetOutcome): void {
@@ -23,7 +23,14 @@ export function registerLineage(program: Command, globals: Globals, set: SetOutc
     .argument('[target]', 'DATASET or DATASET.COLUMN (default: every dataset)')
     .option('--upstream', 'follow a column back to its sources (the default)')
     .option('--downstream', 'follow a column forward to everything computed from it')
-    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addOption(
+      new Option(
+        '--format <format>',
+        'text, json (column-lineage facets) or openlineage (one JobEvent per flow, JSON Lines)',
+      )
+        .choices(['text', 'json', 'openlineage'])
+        .default('text'),
+    )
     .addHelpText(
       'after',
       '\nExamples:\n  napkin lineage\n  napkin lineage mart.daily_revenue.revenue\n  napkin lineage shop.orders.amount --downstream --format json',
@@ -35,6 +42,11 @@ export function registerLineage(program: Command, globals: Globals, set: SetOutc
         const known = [...ws.plan.datasets.keys()];
         const ns = `napkin:${ws.project.name}`;
         const write = (s: string) => process.stdout.write(s);
+        if (opts.format === 'openlineage') {
+          if (target !== undefined) throw new Error('--format openlineage describes whole flows; give no target');
+          for (const e of jobEvents(ws.plan, lineage, ns)) write(`${JSON.stringify(e)}\n`);
+          return { code: EXIT.ok };
+        }
         if (target === undefined) {
           const all = [...lineage.values()];
           write(

@@ -12,7 +12,7 @@ import type { Warehouse } from './warehouse.ts';
  */
 export async function openParquetSink(
   w: Warehouse,
-  o: { readonly path: string; readonly contract: Schema; readonly input: Schema },
+  o: { readonly path: string; readonly display: string; readonly contract: Schema; readonly input: Schema },
 ): Promise<SinkWriter> {
   const staging = await StagingTable.create(w, o.contract);
   const reorder = reorderTo(o.input, o.contract);
@@ -28,7 +28,7 @@ export async function openParquetSink(
       );
       await publishFile(tmp, o.path);
       await staging.drop();
-      return `parquet ${o.path} (${staging.rows} rows)`;
+      return `parquet ${o.display} (${staging.rows} rows)`;
     },
     async abort() {
       await staging.drop();

@@ -15,6 +15,8 @@ const FLUSH_BYTES = 1 << 20;
 export function openTextSink(o: {
   readonly format: 'csv' | 'jsonl';
   readonly path: string;
+  /** The path as the run summary shows it (relative to the project root). */
+  readonly display: string;
   readonly delimiter?: string;
   readonly contract: Schema;
   readonly input: Schema;
@@ -46,7 +48,7 @@ export function openTextSink(o: {
       flush();
       close();
       await publishFile(tmp, o.path);
-      return `${o.format} ${o.path} (${rows} rows)`;
+      return `${o.format} ${o.display} (${rows} rows)`;
     },
     async abort() {
       close();
