@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { after, before, describe, it, test } from 'node:test';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { shopGraph, syntheticGraph } from '../src/draw/fixtures.ts';
-import { CYLINDER_CAP } from '../src/draw/metrics.ts';
+import { CHAR_WIDTH, CYLINDER_CAP } from '../src/draw/metrics.ts';
 import type { DrawGraph } from '../src/draw/model.ts';
 import { renderSvg } from '../src/draw/svg.ts';
 
@@ -69,6 +69,8 @@ interface Measured {
   /** Rendered widths of ten `i` and ten `M` in a node's font: equal when the font really is monospace. */
   readonly narrow: number;
   readonly wide: number;
+  /** The fonts Chromium used for the first node's text, as its DevTools protocol reports them. */
+  readonly fonts: readonly string[];
 }
 
 /**
@@ -165,7 +167,22 @@ async function measure(page: Page, g: DrawGraph, screenshot?: string): Promise<M
   await page.setContent(`<!doctype html><html><body style="margin:0">${renderSvg(g)}</body></html>`);
   await page.evaluate('document.fonts.ready');
   if (screenshot !== undefined) await page.locator('svg').screenshot({ path: screenshot });
-  return page.evaluate<Measured>(MEASURE);
+  const m = await page.evaluate<Omit<Measured, 'fonts'>>(MEASURE);
+  return { ...m, fonts: await usedFonts(page, 'g.node text') };
+}
+
+async function usedFonts(page: Page, selector: string): Promise<string[]> {
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    await cdp.send('DOM.enable');
+    await cdp.send('CSS.enable');
+    const { root } = await cdp.send('DOM.getDocument', { depth: -1 });
+    const { nodeId } = await cdp.send('DOM.querySelector', { nodeId: root.nodeId, selector });
+    const { fonts } = await cdp.send('CSS.getPlatformFontsForNode', { nodeId });
+    return fonts.map((f) => f.postScriptName || f.familyName);
+  } finally {
+    await cdp.detach();
+  }
 }
 
 if (!existsSync(CHROMIUM) && process.env.CI === undefined) {
@@ -205,7 +222,9 @@ if (!existsSync(CHROMIUM) && process.env.CI === undefined) {
           for (const n of m.nodes) assert.ok(n.texts.length > 0, `${n.id} has no text`);
         });
 
-        it('renders node text in a monospace font', () => {
+        it('renders node text in a monospace font', (t) => {
+          const perChar = m.narrow / 10;
+          t.diagnostic(`font ${m.fonts.join(', ')}: ${perChar.toFixed(3)}px a char (estimate ${CHAR_WIDTH}px)`);
           assert.ok(m.narrow > 0 && Math.abs(m.narrow - m.wide) < 0.5, `10×i = ${m.narrow}px, 10×M = ${m.wide}px`);
         });
 

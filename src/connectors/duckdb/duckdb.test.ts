@@ -1,0 +1,220 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { contract, t } from '../../flow/contract.ts';
+import type { Schema, Value } from '../../flow/types.ts';
+import type { Batch } from '../../runtime/batch.ts';
+import type { SourceReader } from '../../runtime/execute.ts';
+import type { QuarantineEntry } from '../../runtime/quarantine.ts';
+import { openTextSink } from '../files/text-sink.ts';
+import { openTextSource } from '../files/text-source.ts';
+import { openParquetSink } from './parquet-sink.ts';
+import { openTableSink } from './table-sink.ts';
+import { openDuckSource } from './table-source.ts';
+import { Warehouse } from './warehouse.ts';
+
+const c = contract({
+  key: ['id'],
+  fields: {
+    id: t.int64(),
+    name: t.string(),
+    amount: t.decimal(10, 2),
+    at: t.timestamp(),
+    day: t.date(),
+    ok: t.bool(),
+    tags: t.list(t.string()).optional(),
+  },
+});
+const schema: Schema = c.schema;
+const AT = Date.UTC(2024, 4, 1, 12, 30, 0, 123);
+const rows: Value[][] = [
+  [1, 'a', 10.5, AT, 19844, true, ['x', 'y']],
+  [2, 'b, "quoted"', 0.1, AT - 86_400_000, 19843, false, null],
+  [3, 'c\nline', -3.25, -1, -1, true, []],
+];
+const batch = (rs: Value[][]): Batch => ({
+  length: rs.length,
+  columns: schema.fields.map((_, i) => rs.map((r) => r[i])),
+});
+
+async function drain(r: SourceReader): Promise<{ rows: Value[][]; rejected: QuarantineEntry[] }> {
+  const out: Value[][] = [];
+  const rejected: QuarantineEntry[] = [];
+  for await (const ch of r.chunks()) {
+    rejected.push(...ch.rejected);
+    for (let i = 0; i < ch.batch.length; i++) out.push(ch.batch.columns.map((col) => col[i]));
+  }
+  return { rows: out, rejected };
+}
+
+describe('DuckDB and file connectors', () => {
+  let dir: string;
+  let w: Warehouse;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'napkin-conn-'));
+    w = await Warehouse.open(join(dir, 'w.duckdb'));
+  });
+  after(() => w.close());
+
+  test('a table written by the sink reads back value for value through the source', async () => {
+    const sink = await openTableSink(w, {
+      table: 'mart.t',
+      contract: schema,
+      key: ['id'],
+      mode: 'replace',
+      input: schema,
+    });
+    sink.write(batch(rows));
+    assert.match(await sink.commit(), /duckdb mart\.t \(3 rows, replace\)/);
+    const back = await drain(await openDuckSource(w, { kind: 'table', table: 'mart.t' }, c, 'mart.t'));
+    assert.deepEqual(back.rejected, []);
+    assert.deepEqual(
+      back.rows.sort((a, b) => Number(a[0]) - Number(b[0])),
+      rows,
+    );
+    const types = await w.rows(
+      `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 't' ORDER BY ordinal_position`,
+    );
+    assert.deepEqual(
+      types.map((r) => r.data_type),
+      ['BIGINT', 'VARCHAR', 'DECIMAL(10,2)', 'TIMESTAMP', 'DATE', 'BOOLEAN', 'VARCHAR[]'],
+    );
+  });
+
+  test('merge replaces the keys it brings, keeps the others, and the last row per key wins', async () => {
+    const sink = await openTableSink(w, {
+      table: 'mart.m',
+      contract: schema,
+      key: ['id'],
+      mode: 'merge',
+      input: schema,
+    });
+    sink.write(batch(rows));
+    await sink.commit();
+    const again = await openTableSink(w, {
+      table: 'mart.m',
+      contract: schema,
+      key: ['id'],
+      mode: 'merge',
+      input: schema,
+    });
+    again.write(batch([[2, 'first', 1, AT, 1, true, null]]));
+    again.write(
+      batch([
+        [2, 'second', 2, AT, 1, true, null],
+        [9, 'new', 3, AT, 1, true, null],
+      ]),
+    );
+    await again.commit();
+    const names = await w.rows('SELECT id, name FROM mart.m ORDER BY id');
+    assert.deepEqual(
+      names.map((r) => [Number(r.id), r.name]),
+      [
+        [1, 'a'],
+        [2, 'second'],
+        [3, 'c\nline'],
+        [9, 'new'],
+      ],
+    );
+  });
+
+  test('a replace with a duplicate key publishes nothing and names the key', async () => {
+    const sink = await openTableSink(w, {
+      table: 'mart.t',
+      contract: schema,
+      key: ['id'],
+      mode: 'replace',
+      input: schema,
+    });
+    sink.write(batch([rows[0], rows[0]]));
+    await assert.rejects(sink.commit(), /key \(id\) is not unique: id=1 appears 2 times/);
+    await sink.abort();
+    const n = await w.rows('SELECT count(*) AS n FROM mart.t');
+    assert.equal(Number(n[0].n), 3, 'the previous table is untouched');
+  });
+
+  test('an aborted sink leaves no trace: the old table stays and no staging table remains', async () => {
+    const sink = await openTableSink(w, {
+      table: 'mart.t',
+      contract: schema,
+      key: ['id'],
+      mode: 'replace',
+      input: schema,
+    });
+    sink.write(batch([[7, 'x', 1, AT, 1, true, null]]));
+    await sink.abort();
+    assert.equal(Number((await w.rows('SELECT count(*) AS n FROM mart.t'))[0].n), 3);
+    assert.equal(
+      Number(
+        (await w.rows(`SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'napkin_staging'`))[0]
+          .n,
+      ),
+      0,
+    );
+  });
+
+  test('Parquet written by the sink reads back; a null in a required column is quarantined with file and row', async () => {
+    const path = join(dir, 'p.parquet');
+    const sink = await openParquetSink(w, { path, display: 'p.parquet', contract: schema, input: schema });
+    sink.write(batch(rows));
+    await sink.commit();
+    const back = await drain(await openDuckSource(w, { kind: 'parquet', files: [path] }, c, 'p.parquet'));
+    assert.deepEqual(back.rows, rows);
+    const loose = contract({ fields: { id: t.int64(), name: t.string().optional() } });
+    const holes = join(dir, 'holes.parquet');
+    await w.run(
+      `COPY (SELECT * FROM (VALUES (1, 'a'), (2, NULL), (3, 'c')) v(id, name)) TO '${holes}' (FORMAT parquet)`,
+    );
+    const strict = contract({ fields: { id: t.int64(), name: t.string() } });
+    const r = await drain(await openDuckSource(w, { kind: 'parquet', files: [holes] }, strict, 'holes.parquet'));
+    assert.deepEqual(r.rows, [
+      [1, 'a'],
+      [3, 'c'],
+    ]);
+    assert.equal(r.rejected.length, 1);
+    assert.equal(r.rejected[0].record, 2);
+    assert.equal(r.rejected[0].field, '/name');
+    assert.equal(r.rejected[0].errorClass, 'missing');
+    assert.match(r.rejected[0].source, /holes\.parquet$/);
+    assert.deepEqual(
+      (await drain(await openDuckSource(w, { kind: 'parquet', files: [holes] }, loose, 'h'))).rows.length,
+      3,
+    );
+  });
+
+  test('a renamed Parquet column is drift: the error names both columns; a declared rename is read', async () => {
+    const f = join(dir, 'renamed.parquet');
+    await w.run(`COPY (SELECT 1 AS id, 'a' AS full_name) TO '${f}' (FORMAT parquet)`);
+    const want = contract({ fields: { id: t.int64(), name: t.string() } });
+    await assert.rejects(
+      openDuckSource(w, { kind: 'parquet', files: [f] }, want, 'renamed.parquet'),
+      /renamed\.parquet: schema drift: required column 'name' is missing; column\(s\) full_name are not in the contract/,
+    );
+    const renamed = contract({ fields: { id: t.int64(), name: t.string().renamedFrom('full_name') } });
+    assert.deepEqual((await drain(await openDuckSource(w, { kind: 'parquet', files: [f] }, renamed, 'r'))).rows, [
+      [1, 'a'],
+    ]);
+  });
+
+  for (const format of ['csv', 'jsonl'] as const) {
+    test(`${format} written by the text sink reads back under the same contract`, async () => {
+      const path = join(dir, `out.${format}`);
+      const sink = openTextSink({ format, path, display: `out.${format}`, contract: schema, input: schema });
+      sink.write(batch(rows));
+      assert.match(await sink.commit(), new RegExp(`${format} out\\.${format} \\(3 rows\\)`));
+      if (format === 'csv')
+        assert.match(
+          readFileSync(path, 'utf8'),
+          /^id,name,amount,at,day,ok,tags\n1,a,10\.50,2024-05-01T12:30:00\.123Z,2024-05-01,true,/,
+        );
+      const back = await drain(openTextSource({ format, files: [path], display: () => `out.${format}`, contract: c }));
+      assert.deepEqual(back.rejected, []);
+      assert.deepEqual(
+        back.rows,
+        format === 'csv' ? rows.map((r, i) => (i === 1 ? [...r.slice(0, 6), null] : r)) : rows,
+      );
+    });
+  }
+});
