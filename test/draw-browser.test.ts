@@ -69,7 +69,7 @@ interface Measured {
   /** Rendered widths of ten `i` and ten `M` in a node's font: equal when the font really is monospace. */
   readonly narrow: number;
   readonly wide: number;
-  /** The fonts Chromium used for the first node's text, as its DevTools protocol reports them. */
+  /** The fonts Chromium used for the first regular (not bold) line of node text, as its DevTools protocol reports them. */
   readonly fonts: readonly string[];
 }
 
@@ -168,7 +168,7 @@ async function measure(page: Page, g: DrawGraph, screenshot?: string): Promise<M
   await page.evaluate('document.fonts.ready');
   if (screenshot !== undefined) await page.locator('svg').screenshot({ path: screenshot });
   const m = await page.evaluate<Omit<Measured, 'fonts'>>(MEASURE);
-  return { ...m, fonts: await usedFonts(page, 'g.node text') };
+  return { ...m, fonts: await usedFonts(page, 'g.node text:not([font-weight])') };
 }
 
 async function usedFonts(page: Page, selector: string): Promise<string[]> {
@@ -224,7 +224,9 @@ if (!existsSync(CHROMIUM) && process.env.CI === undefined) {
 
         it('renders node text in a monospace font', (t) => {
           const perChar = m.narrow / 10;
-          t.diagnostic(`font ${m.fonts.join(', ')}: ${perChar.toFixed(3)}px a char (estimate ${CHAR_WIDTH}px)`);
+          t.diagnostic(
+            `font ${m.fonts.join(', ')}: ${perChar.toFixed(3)}px a char (estimate ${CHAR_WIDTH.toFixed(3)}px)`,
+          );
           assert.ok(m.narrow > 0 && Math.abs(m.narrow - m.wide) < 0.5, `10×i = ${m.narrow}px, 10×M = ${m.wide}px`);
         });
 

@@ -11,6 +11,7 @@ import { bindFlow } from '../plan/bind.ts';
 import type { Stage } from '../plan/stage.ts';
 import type { Batch } from './batch.ts';
 import { type FlowIO, RunError, runFlow } from './execute.ts';
+import type { StageMetrics } from './operator.ts';
 import type { QuarantineEntry } from './quarantine.ts';
 
 // An in-memory harness: sources are arrays of rows cut into batches of a chosen size, sinks collect rows. It drives
@@ -38,7 +39,7 @@ async function run(
   rejected: Map<string, QuarantineEntry[]> = new Map(),
 ): Promise<{
   rows: Map<string, Row[]>;
-  stages: Map<string, { in: number; out: number; filtered: number; quarantined: number }>;
+  stages: Map<string, StageMetrics>;
   quarantined: QuarantineEntry[];
 }> {
   const registry = createRegistry();

@@ -1,7 +1,7 @@
 import type { Contract } from '../flow/contract.ts';
 import type { DataType, Field } from '../flow/types.ts';
 import { typeToString } from '../flow/types.ts';
-import type { Batch } from './batch.ts';
+import { type Batch, type BatchBuilder, type Column, newColumns } from './batch.ts';
 import {
   BAD,
   type Checker,
@@ -62,13 +62,41 @@ export interface TextValidator {
   readonly drift: HeaderDrift | null;
   /** `recordOffset` numbers records when `rows.records` is absent: record i is `recordOffset + i + 1`. */
   validate(rows: TextRecords, recordOffset?: number): Validated;
+  /**
+   * Like `validate`, but appends the good records to the columns of `into` (and its length) and refused ones to
+   * `rejected`, so a reader can fill one batch from many parser calls without copying columns to merge them.
+   */
+  validateInto(rows: TextRecords, recordOffset: number, into: BatchBuilder, rejected: QuarantineEntry[]): void;
 }
 
 export interface ValueValidator {
   validate(rows: ValueRecords, recordOffset?: number): Validated;
+  validateInto(rows: ValueRecords, recordOffset: number, into: BatchBuilder, rejected: QuarantineEntry[]): void;
 }
 
-type Compiled<R> = (rows: R, recordOffset: number) => Validated;
+/** The generated loop: appends good records to `out` from row `start` on, returns the new row count. */
+type Compiled<R> = (
+  rows: R,
+  recordOffset: number,
+  out: readonly Column[],
+  start: number,
+  rejected: QuarantineEntry[],
+) => number;
+
+/** Both entry points of a compiled validator over its generated loop. */
+function entryPoints<R>(run: Compiled<R>, width: number) {
+  return {
+    validate(rows: R, recordOffset = 0): Validated {
+      const columns = newColumns(width);
+      const rejected: QuarantineEntry[] = [];
+      const length = run(rows, recordOffset, columns, 0, rejected);
+      return { batch: { length, columns }, rejected };
+    },
+    validateInto(rows: R, recordOffset: number, into: BatchBuilder, rejected: QuarantineEntry[]): void {
+      into.length = run(rows, recordOffset, into.columns, into.length, rejected);
+    },
+  };
+}
 
 /** Everything the generated code reaches, bound to locals once per compiled validator. */
 interface Env {
@@ -78,8 +106,8 @@ interface Env {
   readonly own: typeof ownValue;
   readonly isObject: typeof isPlainObject;
   readonly fields: readonly Field[];
-  /** Per column: the enum's symbol set (large enums), or the checker of a value parsed from JSON. */
-  readonly sets: (ReadonlySet<string> | undefined)[];
+  /** Per column: the enum's symbols, each mapped to itself (large enums), or the checker of a JSON value. */
+  readonly sets: (ReadonlyMap<string, string> | undefined)[];
   readonly checks: (Checker | undefined)[];
 }
 
@@ -101,8 +129,20 @@ function lit(s: string): string {
 
 function enumTest(x: string, k: number, symbols: readonly string[], env: Env): string {
   if (symbols.length <= INLINE_SYMBOLS) return `(${symbols.map((sym) => `${x} === ${lit(sym)}`).join(' || ')})`;
-  env.sets[k] = new Set(symbols);
+  env.sets[k] = new Map(symbols.map((sym) => [sym, sym]));
   return `S${k}.has(${x})`;
+}
+
+/**
+ * The symbol a text cell `x` spells, or undefined. The value kept is the contract's own string, not the cell's
+ * text: one shared string per symbol instead of a fresh copy per record, which later comparisons and hash lookups
+ * (filters, group keys) handle faster and which costs no memory per row.
+ */
+function enumSymbol(x: string, k: number, symbols: readonly string[], env: Env): string {
+  if (symbols.length <= INLINE_SYMBOLS)
+    return symbols.reduceRight((rest, sym) => `(${x} === ${lit(sym)} ? ${lit(sym)} : ${rest})`, 'undefined');
+  env.sets[k] = new Map(symbols.map((sym) => [sym, sym]));
+  return `S${k}.get(${x})`;
 }
 
 function isNested(t: DataType): boolean {
@@ -153,7 +193,7 @@ function textParse(t: DataType, k: number, env: Env): string {
     case 'decimal':
       return `P.decimal(s, ${t.precision}, ${t.scale})`;
     case 'enum':
-      return `(${enumTest('s', k, t.symbols, env)} ? s : undefined)`;
+      return enumSymbol('s', k, t.symbols, env);
     case 'int64':
     case 'float64':
     case 'bool':
@@ -185,17 +225,17 @@ function loopSource(width: number, preamble: string[], head: string[], steps: st
     '"use strict";',
     'const P = env.P, R = env.R, BAD = env.BAD, own = env.own, isObject = env.isObject, FIELDS = env.fields;',
     ...preamble,
-    'return function validate(rows, recordOffset) {',
-    `  const n = rows.count, rejected = [], ${os.map((o) => `${o} = []`).join(', ')};`,
+    'return function validate(rows, recordOffset, out, start, rejected) {',
+    `  const n = rows.count${os.map((o, k) => `, ${o} = out[${k}]`).join('')};`,
     ...head,
-    `  let s, x, r, bad, seen, total, ${vs.join(', ')};`,
+    `  let s, x, r, bad, seen, total, ${vs.join(', ')}, g = start;`,
     '  for (let i = 0; i < n; i++) {',
     '    bad = 0;',
     ...steps.map((st) => `    ${st}`),
-    `    if (bad === 0) { ${os.map((o, k) => `${o}.push(v${k});`).join(' ')} }`,
+    `    if (bad === 0) { ${os.map((o, k) => `${o}[g] = v${k};`).join(' ')} g++; }`,
     '    else rejected.push(R.entry(rows, i, recordOffset, bad));',
     '  }',
-    `  return { batch: { length: o0.length, columns: [${os.join(', ')}] }, rejected };`,
+    '  return g;',
     '};',
   ].join('\n');
 }
@@ -269,7 +309,7 @@ export function compileTextValidator(contract: Contract, header: readonly string
     ...unknown.map((c, j) => `  const u${j} = F[${c}];`),
   ];
   const run = instantiate<TextRecords>(loopSource(fields.length, preamble(env), head, steps), env);
-  return { drift, validate: (rows, recordOffset = 0) => run(rows, recordOffset) };
+  return { drift, ...entryPoints(run, fields.length) };
 }
 
 /** Locals for the enum sets and checkers the steps use. */
@@ -350,5 +390,5 @@ export function compileValueValidator(contract: Contract, source: string): Value
     loopSource(fields.length, preamble(env), ['  const V = rows.values;'], steps),
     env,
   );
-  return { validate: (rows, recordOffset = 0) => run(rows, recordOffset) };
+  return entryPoints(run, fields.length);
 }
