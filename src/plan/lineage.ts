@@ -2,7 +2,7 @@ import { columnsOf } from '../expr/ast.ts';
 import { exprLineage } from '../expr/lineage.ts';
 import type { RelNode } from '../flow/rel.ts';
 import type { ProjectPlan, StageRef } from './project-plan.ts';
-import type { ColumnEdge, DirectSubtype, IndirectSubtype } from './sql-lineage.ts';
+import type { ColumnEdge, DirectSubtype, IndirectSubtype } from './sql/lineage.ts';
 import type { Stage } from './stage.ts';
 
 /**
@@ -11,7 +11,7 @@ import type { Stage } from './stage.ts';
  * (JOIN, GROUP_BY, FILTER, SORT, WINDOW, CONDITIONAL). Edges point one hop back, to the datasets a stage reads;
  * `traceUpstream` and `traceDownstream` follow them across flows.
  */
-export type { ColumnEdge } from './sql-lineage.ts';
+export type { ColumnEdge } from './sql/lineage.ts';
 
 /** The lineage of one published dataset. */
 export interface DatasetLineage {

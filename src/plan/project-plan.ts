@@ -5,7 +5,7 @@ import type { Project } from '../flow/project.ts';
 import { type BoundFlow, bindFlow } from './bind.ts';
 import { type Finding, finding } from './findings.ts';
 import { checkRules } from './rules/index.ts';
-import type { SqlLineage } from './sql-lineage.ts';
+import type { SqlLineage } from './sql/lineage.ts';
 import type { Stage } from './stage.ts';
 
 /** A stage of a flow, as datasets see it. */

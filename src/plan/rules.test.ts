@@ -10,7 +10,7 @@ import { read } from '../flow/rel.ts';
 import { csv, duckdb } from '../flow/storage.ts';
 import { type Finding, formatFinding, RULES } from './findings.ts';
 import { type ProjectPlan, planProject, type SqlAnalysis } from './project-plan.ts';
-import type { SqlLineage } from './sql-lineage.ts';
+import type { SqlLineage } from './sql/lineage.ts';
 
 const registry = createRegistry();
 

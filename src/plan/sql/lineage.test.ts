@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { parseSql } from '../connectors/duckdb/parse-sql.ts';
-import { type ColumnEdge, isAggregate, type SqlLineage, sqlLineage } from './sql-lineage.ts';
+import { parseSql } from '../../connectors/duckdb/parse-sql.ts';
+import { type ColumnEdge, isAggregate, type SqlLineage, sqlLineage } from './lineage.ts';
 
 // The same tables exist in DuckDB, so output names can be checked against what DuckDB really produces.
 const TABLES: Record<string, readonly (readonly [string, string])[]> = {
