@@ -30,8 +30,11 @@ export function tempProject(prefix = 'napkin-test-'): string {
   return dir;
 }
 
-/** Copies a project folder (without its `out/` and `node_modules/`) to a fresh temp dir; returns the copy's path. */
-export function copyProject(src: string): string {
+/**
+ * Copies a project folder to a fresh temp dir and returns the copy's path. Its `node_modules/` is not copied, nor its
+ * `out/` unless `keepOut` (to start from the outputs of earlier runs).
+ */
+export function copyProject(src: string, options: { readonly keepOut?: boolean } = {}): string {
   const from = resolve(src);
   const dir = tempProject(`napkin-${from.split(sep).pop() ?? 'project'}-`);
   cpSync(from, dir, {
@@ -39,7 +42,7 @@ export function copyProject(src: string): string {
     filter: (path) => {
       const rel = relative(from, path);
       const top = rel.split(sep)[0];
-      return top !== 'out' && top !== 'node_modules';
+      return (options.keepOut === true || top !== 'out') && top !== 'node_modules';
     },
   });
   return dir;
@@ -162,7 +165,8 @@ export function diffRows(actual: readonly Row[], expected: readonly Row[], eps =
           return typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 1000) / 1000 : v;
         }),
     );
-  const sort = (rows: readonly Row[]) => [...rows].sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
+  const sort = (rows: readonly Row[]) =>
+    [...rows].sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
   const a = sort(actual);
   const e = sort(expected);
   for (let i = 0; i < a.length; i++) {

@@ -53,7 +53,9 @@ async function expectedResults(dir: string): Promise<Omit<Outputs, 'csvText'> & 
   const duck = await openDuck();
   try {
     const q = (sql: string) => duck.query(sql);
-    await q(`CREATE TEMP TABLE raw_orders AS SELECT * FROM read_csv(${data('orders.csv')}, header = true, all_varchar = true)`);
+    await q(
+      `CREATE TEMP TABLE raw_orders AS SELECT * FROM read_csv(${data('orders.csv')}, header = true, all_varchar = true)`,
+    );
     await q(`CREATE TEMP TABLE orders AS
       SELECT order_id, customer_id, status, TRY_CAST(amount AS DECIMAL(12, 2)) AS amount, currency,
              TRY_CAST(placed_at AS TIMESTAMPTZ) AS placed_at, coupon
@@ -69,7 +71,9 @@ async function expectedResults(dir: string): Promise<Omit<Outputs, 'csvText'> & 
       WHERE status = 'captured' GROUP BY order_id`);
     const multi = await q('SELECT count(*) AS n FROM captured WHERE n > 1');
     assert.equal(multi[0].n, 0, 'the test data has one captured payment per order');
-    await q(`CREATE TEMP TABLE customers AS SELECT * FROM read_csv(${data('customers.csv')}, header = true, all_varchar = true)`);
+    await q(
+      `CREATE TEMP TABLE customers AS SELECT * FROM read_csv(${data('customers.csv')}, header = true, all_varchar = true)`,
+    );
     await q(`CREATE TEMP TABLE fx AS
       SELECT currency, CAST(rate_to_eur AS DOUBLE) AS rate FROM read_csv(${data('fx_rates.csv')}, header = true, all_varchar = true)`);
     await q(`CREATE TEMP TABLE enriched AS
@@ -127,7 +131,13 @@ async function napkinOutputs(dir: string): Promise<Outputs> {
       SELECT segment, method, revenue_eur, orders
       FROM read_csv(${out('revenue_by_segment.csv')}, header = true,
                     columns = {'segment': 'VARCHAR', 'method': 'VARCHAR', 'revenue_eur': 'DOUBLE', 'orders': 'BIGINT'})`);
-    return { enriched, daily, active, bySegment, csvText: readFileSync(join(dir, 'out', 'revenue_by_segment.csv'), 'utf8') };
+    return {
+      enriched,
+      daily,
+      active,
+      bySegment,
+      csvText: readFileSync(join(dir, 'out', 'revenue_by_segment.csv'), 'utf8'),
+    };
   } finally {
     duck.close();
   }
@@ -153,7 +163,7 @@ function assertSameRows(what: string, actual: readonly Row[], expected: readonly
   assert.equal(d, null, `${what}: ${d}`);
 }
 
-function escape(s: string): string {
+function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
@@ -187,18 +197,23 @@ describe('shop example, end to end through the CLI', () => {
     const parquet = join(dir, 'out', 'orders_enriched.parquet');
     const csv = join(dir, 'out', 'revenue_by_segment.csv');
     // A file is shown by its path, absolute or relative to the project.
-    const file = (p: string) => `(?:${escape(join(dir, p))}|${escape(p)})`;
-    const line = (re: string) => assert.ok(lines.some((l) => new RegExp(`^${re}$`).test(l)), `no line /${re}/ in\n${o}`);
+    const file = (p: string) => `(?:${escapeRegExp(join(dir, p))}|${escapeRegExp(p)})`;
+    const line = (re: string) =>
+      assert.ok(
+        lines.some((l) => new RegExp(`^${re}$`).test(l)),
+        `no line /${re}/ in\n${o}`,
+      );
     assert.ok(lines.includes('Written:'), o);
-    line(`mart\\.orders_enriched → parquet ${file('out/orders_enriched.parquet')} \\(${expected.enriched.length} rows\\)`);
+    line(
+      `mart\\.orders_enriched → parquet ${file('out/orders_enriched.parquet')} \\(${expected.enriched.length} rows\\)`,
+    );
     line(`mart\\.daily_revenue → duckdb mart\\.daily_revenue \\(${expected.daily.length} rows, merge\\)`);
-    line(`mart\\.revenue_by_segment → csv ${file('out/revenue_by_segment.csv')} \\(${expected.bySegment.length} rows\\)`);
+    line(
+      `mart\\.revenue_by_segment → csv ${file('out/revenue_by_segment.csv')} \\(${expected.bySegment.length} rows\\)`,
+    );
     line(`mart\\.active_customers → duckdb mart\\.active_customers(?: \\(${expected.active.length} rows\\))?`);
     assert.ok(lines.includes('Quarantined:'), o);
-    assert.ok(
-      lines.includes('1 record(s) from shop.orders → quarantine (napkin quarantine show shop.orders)'),
-      o,
-    );
+    assert.ok(lines.includes('1 record(s) from shop.orders → quarantine (napkin quarantine show shop.orders)'), o);
     assert.ok(existsSync(parquet) && existsSync(csv) && existsSync(join(dir, 'out', 'warehouse.duckdb')));
   });
 
@@ -355,6 +370,7 @@ describe('shop example, end to end through the CLI', () => {
     const svg = readFileSync(file, 'utf8');
     assert.match(svg, /<svg[\s>]/);
     assert.match(svg, /<\/svg>\s*$/);
-    for (const name of ['shop.orders', 'mart.daily_revenue', 'mart.orders_enriched']) assert.ok(svg.includes(name), name);
+    for (const name of ['shop.orders', 'mart.daily_revenue', 'mart.orders_enriched'])
+      assert.ok(svg.includes(name), name);
   });
 });

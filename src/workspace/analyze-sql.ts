@@ -4,7 +4,7 @@ import type { Dataset } from '../flow/dataset.ts';
 import type { Project } from '../flow/project.ts';
 import { inputsOf, type RelNode } from '../flow/rel.ts';
 import type { SqlAnalysis } from '../plan/project-plan.ts';
-import { type SqlLineage, sqlLineage } from '../plan/sql-lineage.ts';
+import { type SqlLineage, sqlLineage } from '../plan/sql/lineage.ts';
 
 /**
  * Parses every SQL model of the project with DuckDB's own parser (an in-memory instance: nothing is read or

@@ -1,5 +1,5 @@
-import { existsSync, readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Flow } from '../flow/flow.ts';
 import { defineProject, type Project } from '../flow/project.ts';
@@ -49,7 +49,43 @@ async function importFile(path: string): Promise<unknown> {
     return await import(pathToFileURL(path).href);
   } catch (e) {
     const err = e as Error;
-    throw new Error(`cannot load ${path}: ${err.message.split('\n')[0]}`);
+    const first = err.message.split('\n')[0];
+    throw new Error(`cannot load ${path}: ${first}${loadHint(path, first)}`);
+  }
+}
+
+/**
+ * What to do about the two ways a project folder outside an ES module package fails to load, whose own messages
+ * do not say it: TypeScript files there load as CommonJS (Node then reports a require() cycle, even for a file with
+ * no imports), and `napkin` itself must be installed where the project can import it.
+ */
+function loadHint(path: string, message: string): string {
+  if (/Cannot find (package|module) 'napkin'/.test(message)) {
+    return `; install napkin in the project folder (npm install napkin) so its files can import it`;
+  }
+  const pkg = nearestPackageJson(dirname(path));
+  if (pkg === null) {
+    return `; napkin loads project files as ES modules: add a package.json with "type": "module" to ${dirname(path)}`;
+  }
+  return moduleType(pkg) === 'module'
+    ? ''
+    : `; napkin loads project files as ES modules: set "type": "module" in ${pkg}`;
+}
+
+function nearestPackageJson(dir: string): string | null {
+  for (let d = dir; ; d = dirname(d)) {
+    const p = join(d, 'package.json');
+    if (existsSync(p)) return p;
+    if (dirname(d) === d) return null;
+  }
+}
+
+function moduleType(pkg: string): string | undefined {
+  try {
+    const type = (JSON.parse(readFileSync(pkg, 'utf8')) as { type?: unknown }).type;
+    return typeof type === 'string' ? type : undefined;
+  } catch {
+    return undefined;
   }
 }
 
