@@ -4,6 +4,7 @@ import { registerDraw } from './commands/draw.ts';
 import { registerLineage } from './commands/lineage.ts';
 import { registerQuarantine } from './commands/quarantine.ts';
 import { registerRun } from './commands/run.ts';
+import { registerTranscript } from './commands/transcript.ts';
 import { EXIT, type Outcome } from './outcome.ts';
 
 /**
@@ -33,6 +34,7 @@ registerCheck(program, globals, setOutcome);
 registerDraw(program, globals, setOutcome);
 registerLineage(program, globals, setOutcome);
 registerQuarantine(program, globals, setOutcome);
+registerTranscript(program, globals, setOutcome);
 
 try {
   await program.parseAsync(process.argv);
