@@ -57,12 +57,17 @@ const log = (s: string): void => {
 
 /** Runs bench/case.ts in a new Node process and reads its one JSON line. */
 function child(caseArgs: readonly string[], nodeFlags: readonly string[] = []): Measurement {
-  const r = spawnSync(process.execPath, [...nodeFlags, '--import', 'tsx', join(import.meta.dirname, 'case.ts'), ...caseArgs], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-    maxBuffer: 16 << 20,
-  });
-  if (r.status !== 0) throw new Error(`bench case ${caseArgs.slice(0, 2).join(' ')} failed (exit ${r.status ?? r.signal})`);
+  const r = spawnSync(
+    process.execPath,
+    [...nodeFlags, '--import', 'tsx', join(import.meta.dirname, 'case.ts'), ...caseArgs],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      maxBuffer: 16 << 20,
+    },
+  );
+  if (r.status !== 0)
+    throw new Error(`bench case ${caseArgs.slice(0, 2).join(' ')} failed (exit ${r.status ?? r.signal})`);
   const line = r.stdout.trim().split('\n').pop() ?? '';
   return JSON.parse(line) as Measurement;
 }
@@ -91,11 +96,15 @@ for (const format of args.formats) {
   const bench = `${format}-filter-project-aggregate`;
   const file = format === 'csv' ? data.csv : data.parquet;
   log(`${bench}: ${args.rows.toLocaleString('en')} rows, napkin${args.repeat > 1 ? ` x${args.repeat}` : ''} ...`);
-  const flags = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${format}-${Date.now()}.cpuprofile`] : [];
+  const flags = args.profile
+    ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${format}-${Date.now()}.cpuprofile`]
+    : [];
   const napkin = median(args.repeat, () => child(['napkin', format, projectDir], flags));
   log(`${bench}: DuckDB ...`);
   const warehouse = join(projectDir, 'warehouse.duckdb');
-  const duck = median(args.repeat, () => child(['duckdb', format, file, join(root, `duckdb-${format}.duckdb`), warehouse]));
+  const duck = median(args.repeat, () =>
+    child(['duckdb', format, file, join(root, `duckdb-${format}.duckdb`), warehouse]),
+  );
   const result = {
     bench,
     rows: args.rows,

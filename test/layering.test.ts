@@ -35,7 +35,11 @@ function imports(file: string): string[] {
 
 test('core modules import no I/O library', () => {
   const offenders = CORE.flatMap((layer) =>
-    files(join(SRC, layer)).flatMap((f) => imports(f).filter((i) => IO.test(i)).map((i) => `${relative(SRC, f)} imports ${i}`)),
+    files(join(SRC, layer)).flatMap((f) =>
+      imports(f)
+        .filter((i) => IO.test(i))
+        .map((i) => `${relative(SRC, f)} imports ${i}`),
+    ),
   );
   assert.deepEqual(offenders, []);
 });
@@ -46,7 +50,8 @@ test('dependencies point inward only', () => {
     for (const f of files(join(SRC, layer))) {
       for (const i of imports(f).filter((x) => x.startsWith('.'))) {
         const target = relative(SRC, join(f, '..', i)).split('/')[0];
-        if (target !== layer && !allowed.includes(target) && target !== 'index.ts') offenders.push(`${relative(SRC, f)} imports ${i}`);
+        if (target !== layer && !allowed.includes(target) && target !== 'index.ts')
+          offenders.push(`${relative(SRC, f)} imports ${i}`);
       }
     }
   }

@@ -181,9 +181,23 @@ describe('schema inference', () => {
   });
 
   test('without keys, or over a nullable column, sum and max stay nullable (empty input gives one row of nulls)', () => {
-    const global = bind(write(sink, read(orders).groupBy().agg({ revenue: sum(col('amount')), n: count() })));
+    const global = bind(
+      write(
+        sink,
+        read(orders)
+          .groupBy()
+          .agg({ revenue: sum(col('amount')), n: count() }),
+      ),
+    );
     assert.deepEqual(schemaOf(global), ['revenue: float64?', 'n: int64']);
-    const nullableArg = bind(write(sink, read(orders).groupBy('customer_id').agg({ last: max(col('coupon')) })));
+    const nullableArg = bind(
+      write(
+        sink,
+        read(orders)
+          .groupBy('customer_id')
+          .agg({ last: max(col('coupon')) }),
+      ),
+    );
     assert.deepEqual(schemaOf(nullableArg), ['customer_id: string', 'last: string?']);
   });
 

@@ -22,12 +22,19 @@ export function buildOperator(
   registry: Registry,
   out: Output,
   m: StageMetrics,
+  live?: readonly boolean[],
 ): Operator {
   const node = stage.node as RelNode;
   const schema = stage.schema as Schema;
   switch (node.op) {
     case 'filter':
-      return filterOperator(compilePredicate(node.predicate, inputs[0], registry), out, m);
+      return filterOperator(
+        compilePredicate(node.predicate, inputs[0], registry),
+        inputs[0].fields.length,
+        out,
+        m,
+        live,
+      );
     case 'select': {
       const proj = compileProjection(
         node.columns.map((c) => c.expr),

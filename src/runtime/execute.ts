@@ -4,6 +4,7 @@ import type { BoundFlow } from '../plan/bind.ts';
 import type { Stage } from '../plan/stage.ts';
 import type { Batch } from './batch.ts';
 import { buildOperator } from './build.ts';
+import { liveColumns } from './liveness.ts';
 import { counted, fanOut, newMetrics, type Operator, type Output, type StageMetrics } from './operator.ts';
 import { describeEntry, type QuarantineEntry } from './quarantine.ts';
 
@@ -30,7 +31,11 @@ export interface SinkWriter {
 
 /** The I/O a flow run needs, provided by the connectors layer. The runtime itself does no I/O. */
 export interface FlowIO {
-  openSource(stage: Stage): Promise<SourceReader>;
+  /**
+   * `live[c]` tells whether field c of the contract is read downstream. A source checks every field all the same,
+   * but may hand an unread one on as an empty column (no stage reads it).
+   */
+  openSource(stage: Stage, live?: readonly boolean[]): Promise<SourceReader>;
   openSink(stage: Stage): Promise<SinkWriter>;
   /** Runs a SQL model; returns the number of rows it wrote and where. */
   runSql(stage: Stage): Promise<{ rows: number; location: string }>;
@@ -80,6 +85,7 @@ export async function runFlow(bound: BoundFlow, registry: Registry, io: FlowIO):
   const sinks = new Map<string, SinkWriter>();
   const ended = new Set<string>();
   const operators = new Map<string, Operator>();
+  const live = liveColumns(stages);
   try {
     for (const s of stages) if (s.kind === 'sink') sinks.set(s.id, await io.openSink(s));
     const outputOf = (s: Stage): Output =>
@@ -96,7 +102,10 @@ export async function runFlow(bound: BoundFlow, registry: Registry, io: FlowIO):
     for (const s of stages) {
       const m = metrics.get(s.id) as StageMetrics;
       if (s.kind === 'transform') {
-        operators.set(s.id, timed(buildOperator(s, s.inputs.map(schemaOf), registry, outputOf(s), m), m));
+        operators.set(
+          s.id,
+          timed(buildOperator(s, s.inputs.map(schemaOf), registry, outputOf(s), m, live.get(s.id)), m),
+        );
       } else if (s.kind === 'sink') {
         operators.set(
           s.id,
@@ -105,7 +114,7 @@ export async function runFlow(bound: BoundFlow, registry: Registry, io: FlowIO):
       }
     }
     for (const s of sourceOrder(stages, consumers))
-      await drive(s, io, outputOf(s), metrics.get(s.id) as StageMetrics, name);
+      await drive(s, io, outputOf(s), metrics.get(s.id) as StageMetrics, name, live.get(s.id));
     for (const s of stages) {
       if (s.kind === 'sink' && !ended.has(s.id))
         throw new RunError(`stage ${s.id} never saw the end of its input`, name, s.id);
@@ -136,10 +145,17 @@ export async function runFlow(bound: BoundFlow, registry: Registry, io: FlowIO):
   }
 }
 
-async function drive(s: Stage, io: FlowIO, out: Output, m: StageMetrics, flow: string): Promise<void> {
+async function drive(
+  s: Stage,
+  io: FlowIO,
+  out: Output,
+  m: StageMetrics,
+  flow: string,
+  live: readonly boolean[] | undefined,
+): Promise<void> {
   const node = s.node;
   if (node?.op !== 'read') throw new RunError(`stage ${s.id} is not a read`, flow, s.id);
-  const reader = await io.openSource(s);
+  const reader = await io.openSource(s, live);
   const t0 = performance.now();
   for await (const chunk of reader.chunks()) {
     m.in += chunk.batch.length + chunk.rejected.length;

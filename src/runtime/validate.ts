@@ -18,11 +18,17 @@ import type { QuarantineEntry } from './quarantine.ts';
 import { type ColumnFacts, MISSING, NESTED, NO_COLUMN, Rejections, type SourceRecords, TYPE } from './rejections.ts';
 import {
   parseBool,
+  parseBoolAt,
   parseDate,
+  parseDateAt,
   parseDecimal,
+  parseDecimalAt,
   parseFloat64,
+  parseFloat64At,
   parseInt64,
+  parseInt64At,
   parseTimestamp,
+  parseTimestampAt,
   shortenFound,
 } from './scalars.ts';
 
@@ -36,6 +42,21 @@ import {
 /** CSV reader output (`ParsedRows`): `fields[c][i]` is header column c of record i. */
 export interface TextRecords extends SourceRecords {
   readonly fields: readonly (readonly string[])[];
+  /** When present, the cells are here instead of in `fields` (see {@link CellOffsets}). */
+  readonly cells?: CellOffsets;
+}
+
+/**
+ * CSV cells by position in the reader's decoded text, so that numbers, dates and enum symbols are read from the text
+ * with no string per cell: cell c of record i spans `text[starts[i * width + c], ends[i * width + c])`, or, where
+ * that start is -1 (a record the reader had to assemble), is `texts.get(i)[c]`. `width` is the header's.
+ */
+export interface CellOffsets {
+  readonly text: string;
+  readonly width: number;
+  readonly starts: Int32Array;
+  readonly ends: Int32Array;
+  readonly texts: ReadonlyMap<number, readonly string[]>;
 }
 
 /** JSON Lines reader output: one parsed JSON value per record. */
@@ -118,6 +139,12 @@ const PARSERS = {
   decimal: parseDecimal,
   date: parseDate,
   timestamp: parseTimestamp,
+  int64At: parseInt64At,
+  float64At: parseFloat64At,
+  boolAt: parseBoolAt,
+  decimalAt: parseDecimalAt,
+  dateAt: parseDateAt,
+  timestampAt: parseTimestampAt,
 };
 
 /** Enums up to this size compare inline; larger ones look up a set. */
@@ -217,8 +244,56 @@ function textStep(k: number, field: Field, column: number, env: Env): string {
   return `${read} else { ${v} = ${textParse(field.type, k, env)}; if (${v} === undefined) { ${v} = null; ${first(TYPE)} } }`;
 }
 
-/** The shared shape of both generated validators: preamble, the loop over records, the batch. */
-function loopSource(width: number, preamble: string[], head: string[], steps: string[]): string {
+/** The expression reading the cell `s[a, b)` as a scalar type, like {@link textParse} but without a cell string. */
+function textParseAt(t: DataType, k: number, env: Env): string {
+  switch (t.kind) {
+    case 'decimal':
+      return `P.decimalAt(s, a, b, ${t.precision}, ${t.scale})`;
+    case 'enum':
+      if (t.symbols.length > INLINE_SYMBOLS) return enumSymbol('s.slice(a, b)', k, t.symbols, env);
+      return t.symbols.reduceRight(
+        (rest, sym) => `(b - a === ${sym.length} && s.startsWith(${lit(sym)}, a) ? ${lit(sym)} : ${rest})`,
+        'undefined',
+      );
+    case 'int64':
+    case 'float64':
+    case 'bool':
+    case 'date':
+    case 'timestamp':
+      return `P.${t.kind}At(s, a, b)`;
+    default:
+      return 'undefined';
+  }
+}
+
+/**
+ * {@link textStep} over cell offsets (`rows.cells`): finds cell `column` of record i as `s[a, b)` (the chunk text,
+ * or the record's own cell string), and cuts a string only for string and JSON fields, or to report a bad cell.
+ */
+function textStepAt(k: number, field: Field, column: number, env: Env): string {
+  const v = `v${k}`;
+  const first = (kind: number, text: string) => `if (bad++ === 0) R.text(${k}, ${kind}, ${text});`;
+  if (column < 0) return field.nullable ? `${v} = null;` : `${v} = null; ${first(NO_COLUMN, "''")}`;
+  const read =
+    `o = q + ${column}; a = ST[o]; if (a < 0) { s = TX.get(i)[${column}]; a = 0; b = s.length; } else { s = T; b = EN[o]; } ` +
+    `if (a === b) { ${v} = null; ${field.nullable ? '' : first(MISSING, "''")} }`;
+  if (field.type.kind === 'string') return `${read} else ${v} = s.slice(a, b);`;
+  if (isNested(field.type))
+    return `${read} else { ${v} = C${k}(s.slice(a, b)); if (${v} === BAD) { ${v} = null; ${first(NESTED, 's.slice(a, b)')} } }`;
+  return `${read} else { ${v} = ${textParseAt(field.type, k, env)}; if (${v} === undefined) { ${v} = null; ${first(TYPE, 's.slice(a, b)')} } }`;
+}
+
+/**
+ * The shared shape of both generated validators: preamble, the loop over records, the batch. A field with
+ * `live[k] === false` is checked like any other but not stored: no later stage reads it (see runtime/liveness.ts).
+ */
+function loopSource(
+  width: number,
+  preamble: string[],
+  head: string[],
+  steps: string[],
+  live: readonly boolean[] | undefined,
+): string {
   const vs = Array.from({ length: width }, (_, k) => `v${k}`);
   const os = Array.from({ length: width }, (_, k) => `o${k}`);
   return [
@@ -228,11 +303,11 @@ function loopSource(width: number, preamble: string[], head: string[], steps: st
     'return function validate(rows, recordOffset, out, start, rejected) {',
     `  const n = rows.count${os.map((o, k) => `, ${o} = out[${k}]`).join('')};`,
     ...head,
-    `  let s, x, r, bad, seen, total, ${vs.join(', ')}, g = start;`,
+    `  let s, x, r, bad, seen, total, a, b, o, q, ${vs.join(', ')}, g = start;`,
     '  for (let i = 0; i < n; i++) {',
     '    bad = 0;',
     ...steps.map((st) => `    ${st}`),
-    `    if (bad === 0) { ${os.map((o, k) => `${o}[g] = v${k};`).join(' ')} g++; }`,
+    `    if (bad === 0) { ${os.map((o, k) => (live?.[k] === false ? '' : `${o}[g] = v${k};`)).join(' ')} g++; }`,
     '    else rejected.push(R.entry(rows, i, recordOffset, bad));',
     '  }',
     '  return g;',
@@ -291,7 +366,12 @@ function mapHeader(contract: Contract, header: readonly string[], source: string
  * p-s integer and s fraction digits; date `YYYY-MM-DD`; timestamp ISO 8601 with a zone (or a bare date, midnight
  * UTC); enum one of its symbols; list and struct cells are JSON. Throws when the header names a column twice.
  */
-export function compileTextValidator(contract: Contract, header: readonly string[], source: string): TextValidator {
+export function compileTextValidator(
+  contract: Contract,
+  header: readonly string[],
+  source: string,
+  live?: readonly boolean[],
+): TextValidator {
   const { columns, unknown, drift } = mapHeader(contract, header, source);
   const fields = contract.schema.fields;
   const fault = newFault();
@@ -308,7 +388,16 @@ export function compileTextValidator(contract: Contract, header: readonly string
     ...columns.flatMap((c, k) => (c < 0 ? [] : [`  const c${k} = F[${c}];`])),
     ...unknown.map((c, j) => `  const u${j} = F[${c}];`),
   ];
-  const run = instantiate<TextRecords>(loopSource(fields.length, preamble(env), head, steps), env);
+  const runFields = instantiate<TextRecords>(loopSource(fields.length, preamble(env), head, steps, live), env);
+  const stepsAt = [`q = i * ${header.length};`, ...fields.map((f, k) => textStepAt(k, f, columns[k], env))];
+  for (const c of unknown) {
+    const cell = `(ST[q + ${c}] < 0 ? TX.get(i)[${c}] : T.slice(ST[q + ${c}], EN[q + ${c}]))`;
+    stepsAt.push(`if (bad++ === 0) R.unknownColumn(${lit(header[c])}, ${cell}, FIELDS);`);
+  }
+  const headAt = ['  const T = rows.cells.text, ST = rows.cells.starts, EN = rows.cells.ends, TX = rows.cells.texts;'];
+  const runCells = instantiate<TextRecords>(loopSource(fields.length, preamble(env), headAt, stepsAt, live), env);
+  const run: Compiled<TextRecords> = (rows, recordOffset, out, start, rejected) =>
+    (rows.cells === undefined ? runFields : runCells)(rows, recordOffset, out, start, rejected);
   return { drift, ...entryPoints(run, fields.length) };
 }
 
@@ -371,7 +460,7 @@ function valueFacts(field: Field): ColumnFacts {
  * decimal string within precision and scale; enum one of its symbols; lists and structs are checked recursively,
  * errors naming the path (`/lines/2/qty`).
  */
-export function compileValueValidator(contract: Contract, source: string): ValueValidator {
+export function compileValueValidator(contract: Contract, source: string, live?: readonly boolean[]): ValueValidator {
   const fields = contract.schema.fields;
   const fault = newFault();
   const env = newEnv(new Rejections(source, fields.map(valueFacts), fault), fields);
@@ -387,7 +476,7 @@ export function compileValueValidator(contract: Contract, source: string): Value
       'if (total !== seen) bad += R.unknownKeys(r, FIELDS, bad === 0);',
     );
   const run = instantiate<ValueRecords>(
-    loopSource(fields.length, preamble(env), ['  const V = rows.values;'], steps),
+    loopSource(fields.length, preamble(env), ['  const V = rows.values;'], steps, live),
     env,
   );
   return entryPoints(run, fields.length);

@@ -40,21 +40,22 @@ export function flowIO(
     return flow?.stages.find((x) => x.id === s.inputs[0])?.schema as Schema;
   };
   return {
-    async openSource(s: Stage): Promise<SourceReader> {
+    async openSource(s: Stage, live?: readonly boolean[]): Promise<SourceReader> {
       const ds = s.dataset as Dataset;
       const contract = ds.contract;
       if (contract === undefined)
         throw new Error(`dataset ${ds.name} has no contract; napkin check reports this as NAP011`);
       const st = storageOf(ds);
       if (st.kind === 'duckdb')
-        return openDuckSource(warehouse, { kind: 'table', table: st.table }, contract, st.table);
+        return openDuckSource(warehouse, { kind: 'table', table: st.table }, contract, st.table, live);
       const files = await matchFiles(root, st.path, ds.name);
-      if (st.kind === 'parquet') return openDuckSource(warehouse, { kind: 'parquet', files }, contract, st.path);
+      if (st.kind === 'parquet') return openDuckSource(warehouse, { kind: 'parquet', files }, contract, st.path, live);
       return openTextSource({
         format: st.kind,
         files,
         display: (f) => relative(root, f),
         contract,
+        ...(live === undefined ? {} : { live }),
         ...(st.kind === 'csv' ? { delimiter: st.delimiter } : {}),
       });
     },
@@ -76,7 +77,14 @@ export function flowIO(
         case 'parquet':
           return openParquetSink(warehouse, { path: path(st.path), display: st.path, contract, input });
         case 'csv':
-          return openTextSink({ format: 'csv', path: path(st.path), display: st.path, delimiter: st.delimiter, contract, input });
+          return openTextSink({
+            format: 'csv',
+            path: path(st.path),
+            display: st.path,
+            delimiter: st.delimiter,
+            contract,
+            input,
+          });
         case 'jsonl':
           return openTextSink({ format: 'jsonl', path: path(st.path), display: st.path, contract, input });
         default:

@@ -6,13 +6,13 @@ import {
   type DuckDBAppender,
   DuckDBDataChunk,
   type DuckDBType,
-  type DuckDBValue,
   INTEGER,
   VARCHAR,
 } from '@duckdb/node-api';
 import type { Field, Schema } from '../../flow/types.ts';
 import type { Batch } from '../../runtime/batch.ts';
 import { fromTransport, quoteIdent, type TransportType, transportType } from './sql-types.ts';
+import { vectorOf, WriteScratch, writeColumn } from './vectors.ts';
 import { STAGING_SCHEMA, type Warehouse } from './warehouse.ts';
 
 const TYPES: Readonly<Record<TransportType, DuckDBType>> = { VARCHAR, BIGINT, DOUBLE, BOOLEAN, INTEGER };
@@ -26,6 +26,7 @@ const CHUNK_ROWS = 2048;
 export class StagingTable {
   private readonly transports: TransportType[];
   private readonly chunk: DuckDBDataChunk;
+  private readonly scratch = new WriteScratch(CHUNK_ROWS);
   private closed = false;
   rows = 0;
 
@@ -52,14 +53,18 @@ export class StagingTable {
     return `${STAGING_SCHEMA}.${this.name}`;
   }
 
-  /** Appends a batch whose columns follow `fields` (the sink reorders before calling). */
+  /**
+   * Appends a batch whose columns follow `fields` (the sink reorders before calling). Each column is written into the
+   * chunk's vector as one typed array and a validity mask (see `writeColumn`): no DuckDB value object or `BigInt` per
+   * value.
+   */
   append(batch: Batch): void {
     for (let start = 0; start < batch.length; start += CHUNK_ROWS) {
       const n = Math.min(CHUNK_ROWS, batch.length - start);
       this.chunk.reset();
       this.chunk.rowCount = n;
       for (let c = 0; c < this.fields.length; c++) {
-        this.chunk.setColumnValues(c, toTransportValues(batch.columns[c], start, n, this.transports[c]));
+        writeColumn(vectorOf(this.chunk, c), this.transports[c], batch.columns[c], start, n, this.scratch);
       }
       this.appender.appendDataChunk(this.chunk);
     }
@@ -85,16 +90,4 @@ export class StagingTable {
     }
     await this.warehouse.run(`DROP TABLE IF EXISTS ${this.table}`);
   }
-}
-
-function toTransportValues(col: readonly unknown[], start: number, n: number, t: TransportType): DuckDBValue[] {
-  const out: DuckDBValue[] = new Array(n);
-  for (let i = 0; i < n; i++) {
-    const v = col[start + i];
-    if (v === null || v === undefined) out[i] = null;
-    else if (t === 'BIGINT') out[i] = BigInt(v as number);
-    else if (t === 'VARCHAR' && typeof v === 'object') out[i] = JSON.stringify(v);
-    else out[i] = v as DuckDBValue;
-  }
-  return out;
 }

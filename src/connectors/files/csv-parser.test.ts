@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { CsvParser, type CsvOptions, type ParsedRows, type RecordError } from './csv-parser.ts';
+import { type CsvOptions, CsvParser, type ParsedRows, type RecordError } from './csv-parser.ts';
 
 interface Row {
   readonly fields: string[];

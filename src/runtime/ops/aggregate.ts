@@ -138,7 +138,7 @@ function sumAcc(scale: number | undefined, average: boolean): Accumulator {
 }
 
 function extremeAcc(isMin: boolean): Accumulator {
-  let best: Value[] = [];
+  const best: Value[] = [];
   return {
     update(rg, n, arg, size) {
       while (best.length < size) best.push(null);
