@@ -24,13 +24,13 @@ export {
   when,
 } from './expr/builders.ts';
 export { createRegistry, type FunctionDef, type Registry } from './expr/functions.ts';
+export type { DataType, Field, FieldType, Schema, Value } from './expr/types.ts';
 export { type Contract, type ContractOptions, contract, FieldSpec, t } from './flow/contract.ts';
 export { type Dataset, type DatasetOptions, dataset } from './flow/dataset.ts';
 export { type Flow, type FlowOptions, flow, model, type Output, type WriteMode, write } from './flow/flow.ts';
 export { defineProject, type Project, type ProjectOptions } from './flow/project.ts';
 export { GroupedRel, type JoinOn, type MapFn, type OnInvalid, Rel, read, type StageOptions } from './flow/rel.ts';
 export { csv, duckdb, jsonl, parquet, type Storage } from './flow/storage.ts';
-export type { DataType, Field, FieldType, Schema, Value } from './flow/types.ts';
 export type { Finding, Severity } from './plan/findings.ts';
 export { type ColumnEdge, type DatasetLineage, projectLineage } from './plan/lineage.ts';
 export { type ProjectPlan, planProject } from './plan/project-plan.ts';

@@ -1,4 +1,5 @@
-// The core (flow, expr, time, plan, runtime, state) knows nothing of I/O, and dependencies point inward only.
+// The core (expr, flow, time, plan, runtime, state) knows nothing of I/O, and dependencies point inward only:
+// expr (types and expressions) is innermost, then flow (the DSL), plan, runtime.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -9,9 +10,9 @@ const CORE = ['flow', 'expr', 'time', 'plan', 'runtime', 'state'];
 /** Each layer may import only itself and the layers listed. */
 const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   time: [],
+  expr: [],
   flow: ['time', 'expr'],
-  expr: ['flow'],
-  state: ['flow'],
+  state: ['expr', 'time'],
   plan: ['flow', 'expr', 'time'],
   runtime: ['flow', 'expr', 'time', 'plan', 'state'],
   connectors: ['flow', 'expr', 'time', 'plan', 'runtime', 'state'],

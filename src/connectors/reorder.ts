@@ -1,4 +1,4 @@
-import type { Schema } from '../flow/types.ts';
+import type { Schema } from '../expr/types.ts';
 import type { Batch, Column } from '../runtime/batch.ts';
 
 /**

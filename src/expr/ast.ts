@@ -1,4 +1,4 @@
-import type { DataType, Value } from '../flow/types.ts';
+import type { DataType, Value } from './types.ts';
 
 /**
  * The expression tree. Nodes are plain data (they can be stored, printed and compared); the compiler in

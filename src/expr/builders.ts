@@ -1,5 +1,5 @@
-import type { DataType, Value } from '../flow/types.ts';
 import type { AggNode, ExprNode } from './ast.ts';
+import type { DataType, Value } from './types.ts';
 
 /** Anything an operator accepts where an expression is expected: an `Expr` or a plain literal. */
 export type ExprLike = Expr | string | number | boolean | null;

@@ -1,4 +1,3 @@
-import { type DataType, typeToString, type Value } from '../flow/types.ts';
 import {
   dayOfDays,
   daysFromCivil,
@@ -11,6 +10,7 @@ import {
   roundHalfAway,
   yearOfDays,
 } from './runtime.ts';
+import { type DataType, typeToString, type Value } from './types.ts';
 
 /**
  * How a value of one type converts to another. `helper` absent: the representation is already right (identity).

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Schema } from '../flow/types.ts';
 import type { ExprNode } from './ast.ts';
 import { avg, coalesce, col, concat, count, countDistinct, lit, max, min, sum, typedLit, when } from './builders.ts';
 import { checkAgg, checkExpr } from './check.ts';
 import { createRegistry } from './functions.ts';
 import { exprLineage, predicateColumns } from './lineage.ts';
+import type { Schema } from './types.ts';
 
 const registry = createRegistry();
 

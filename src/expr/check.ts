@@ -1,8 +1,8 @@
-import { type FieldType, fieldIndex, type Schema, typeToString, type Value } from '../flow/types.ts';
 import { type AggNode, aggToString, assertNever, type ExprNode, exprToString } from './ast.ts';
 import { type CastRule, castRule } from './casts.ts';
 import type { FunctionDef, LiteralArg, Registry } from './functions.ts';
 import { suggest } from './suggest.ts';
+import { type FieldType, fieldIndex, type Schema, typeToString, type Value } from './types.ts';
 import { ft, isKind, MAX_PRECISION, unify, valueMatches } from './typing.ts';
 
 /** An expression whose columns are resolved to input positions and whose every node carries its type. */

@@ -1,7 +1,7 @@
-import type { Value } from '../flow/types.ts';
 import { assertNever } from './ast.ts';
 import type { BoundExpr } from './check.ts';
 import type { LiteralArg } from './functions.ts';
+import type { Value } from './types.ts';
 
 /**
  * Turns bound expressions into JavaScript expression text over row `i`. Inputs are `c<k>[i]` (the compiled loop

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { DataType, Field, Schema, Value } from '../flow/types.ts';
 import { coalesce, col, concat, type Expr, lit, not, typedLit, when } from './builders.ts';
 import { compilePredicate, compileProjection } from './compile.ts';
 import { createRegistry, type FunctionDef } from './functions.ts';
+import type { DataType, Field, Schema, Value } from './types.ts';
 
 const registry = createRegistry();
 

@@ -1,8 +1,8 @@
-import { type FieldType, fieldTypeToString, type Schema, type Value } from '../flow/types.ts';
 import { type ExprNode, exprToString } from './ast.ts';
 import { type BoundExpr, type CheckError, checkExpr } from './check.ts';
 import { Codegen } from './codegen.ts';
 import type { Helper, Registry } from './functions.ts';
+import { type FieldType, fieldTypeToString, type Schema, type Value } from './types.ts';
 
 /** Several expressions computed in one loop over a batch. */
 export interface CompiledProjection {

@@ -1,9 +1,9 @@
-import type { FieldType, Value } from '../flow/types.ts';
 import { arithmeticFunctions } from './builtins/arithmetic.ts';
 import { logicFunctions } from './builtins/logic.ts';
 import { textFunctions } from './builtins/text.ts';
 import { timeFunctions } from './builtins/time.ts';
 import { castHelpers } from './casts.ts';
+import type { FieldType, Value } from './types.ts';
 
 /** A runtime helper that compiled code calls as `f.<name>(...)`; it must not keep state between calls. */
 export type Helper = (...args: never[]) => unknown;

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import type { DataType, Schema, Value } from '../flow/types.ts';
 import { type ExprNode, exprToString } from './ast.ts';
 import { checkExpr } from './check.ts';
 import { compilePredicate, compileProjection } from './compile.ts';
 import { createRegistry } from './functions.ts';
+import type { DataType, Schema, Value } from './types.ts';
 import { valueMatches } from './typing.ts';
 
 /*

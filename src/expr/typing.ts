@@ -1,4 +1,4 @@
-import { type DataType, type FieldType, typeToString, type Value } from '../flow/types.ts';
+import { type DataType, type FieldType, typeToString, type Value } from './types.ts';
 
 /** Shared type constants and the small type algebra every built-in's `infer` leans on. */
 export const INT64: DataType = { kind: 'int64' };
@@ -122,7 +122,7 @@ export function takesError(name: string, what: string, args: readonly FieldType[
   return `${name} takes ${what}, got ${typeList(args)}`;
 }
 
-/** Whether a runtime value is the representation of `t` (see the table in flow/types.ts). */
+/** Whether a runtime value is the representation of `t` (see the table in expr/types.ts). */
 export function valueMatches(t: DataType, v: Value): boolean {
   if (v === null) return true;
   switch (t.kind) {

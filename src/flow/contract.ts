@@ -1,4 +1,4 @@
-import type { DataType, Field, FieldType, Schema } from './types.ts';
+import type { DataType, Field, FieldType, Schema } from '../expr/types.ts';
 
 /**
  * A field declaration inside a contract. Builders return new values: a shared declaration cannot be changed

@@ -1,10 +1,10 @@
 import type { AggNode, ExprNode } from '../expr/ast.ts';
 import { type Agg, col, Expr, type ExprLike, toNode } from '../expr/builders.ts';
+import type { Value } from '../expr/types.ts';
 import type { StageMode } from '../time/duration.ts';
 import { parseDuration } from '../time/duration.ts';
 import type { FieldSpec } from './contract.ts';
 import type { Dataset } from './dataset.ts';
-import type { Value } from './types.ts';
 
 /** What a source does with a record that breaks its dataset's contract. */
 export type OnInvalid = 'fail' | 'quarantine';

@@ -1,10 +1,10 @@
 import { type AggNode, aggToString, type ExprNode, exprToString } from '../expr/ast.ts';
 import { checkAgg, checkExpr } from '../expr/check.ts';
 import type { Registry } from '../expr/functions.ts';
+import { assignable, type Field, type FieldType, fieldTypeToString, type Schema, sameType } from '../expr/types.ts';
 import type { Flow, Output } from '../flow/flow.ts';
 import { inputsOf, type RelNode, type StageOptions } from '../flow/rel.ts';
 import { storageToString } from '../flow/storage.ts';
-import { assignable, type Field, type FieldType, fieldTypeToString, type Schema, sameType } from '../flow/types.ts';
 import { modeForSla, parseDuration } from '../time/duration.ts';
 import { type Finding, finding, type Location } from './findings.ts';
 import type { Stage, StageKind } from './stage.ts';

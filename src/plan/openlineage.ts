@@ -1,4 +1,4 @@
-import { typeToString } from '../flow/types.ts';
+import { typeToString } from '../expr/types.ts';
 import type { ColumnEdge, DatasetLineage } from './lineage.ts';
 import type { ProjectPlan } from './project-plan.ts';
 

@@ -1,7 +1,7 @@
+import type { Schema } from '../expr/types.ts';
 import type { Dataset } from '../flow/dataset.ts';
 import type { Output, WriteMode } from '../flow/flow.ts';
 import type { RelNode } from '../flow/rel.ts';
-import type { Schema } from '../flow/types.ts';
 import type { StageMode } from '../time/duration.ts';
 
 /** The kinds of stage a flow is made of. */

@@ -1,4 +1,4 @@
-import type { Value } from '../flow/types.ts';
+import type { Value } from '../expr/types.ts';
 
 /** One column of a batch: the value of row i at index i (`null` when missing). */
 export type Column = Value[];

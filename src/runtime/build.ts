@@ -1,7 +1,7 @@
 import { compilePredicate, compileProjection } from '../expr/compile.ts';
 import type { Registry } from '../expr/functions.ts';
+import { type Field, fieldIndex, type Schema } from '../expr/types.ts';
 import type { RelNode } from '../flow/rel.ts';
-import { type Field, fieldIndex, type Schema } from '../flow/types.ts';
 import type { Stage } from '../plan/stage.ts';
 import type { Operator, Output, StageMetrics } from './operator.ts';
 import { aggregateOperator } from './ops/aggregate.ts';

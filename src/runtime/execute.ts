@@ -1,5 +1,5 @@
 import type { Registry } from '../expr/functions.ts';
-import type { Schema } from '../flow/types.ts';
+import type { Schema } from '../expr/types.ts';
 import type { BoundFlow } from '../plan/bind.ts';
 import type { Stage } from '../plan/stage.ts';
 import type { Batch } from './batch.ts';
@@ -208,7 +208,9 @@ function timed(op: Operator, m: StageMetrics): Operator {
       m.ms += performance.now() - t0;
     },
     end(port) {
+      const t0 = performance.now();
       op.end(port);
+      m.ms += performance.now() - t0;
     },
   };
 }

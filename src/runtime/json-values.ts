@@ -1,5 +1,5 @@
-import type { DataType, Field, FieldType, Value } from '../flow/types.ts';
-import { typeToString } from '../flow/types.ts';
+import type { DataType, Field, FieldType, Value } from '../expr/types.ts';
+import { typeToString } from '../expr/types.ts';
 import type { ErrorClass } from './quarantine.ts';
 import {
   GLOBAL_MAX,
@@ -13,7 +13,7 @@ import {
 
 /**
  * Checkers for values parsed from JSON (JSON Lines records, list and struct cells of a CSV file): each turns a JSON
- * value into napkin's runtime value (see `flow/types.ts`), or returns {@link BAD} and describes the problem in the
+ * value into napkin's runtime value (see `expr/types.ts`), or returns {@link BAD} and describes the problem in the
  * shared {@link Fault}. Checkers are built once per contract; paths are only built on failure, innermost first.
  */
 export const BAD: unique symbol = Symbol('bad value');

@@ -1,5 +1,5 @@
 import { columnsOf } from '../expr/ast.ts';
-import type { Schema } from '../flow/types.ts';
+import type { Schema } from '../expr/types.ts';
 import type { Stage } from '../plan/stage.ts';
 
 /**

@@ -59,7 +59,9 @@ export function counted(output: Output, metrics: StageMetrics): Output {
       metrics.ms -= performance.now() - t0;
     },
     end() {
+      const t0 = performance.now();
       output.end();
+      metrics.ms -= performance.now() - t0;
     },
   };
 }

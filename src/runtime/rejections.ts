@@ -1,5 +1,5 @@
-import type { Field } from '../flow/types.ts';
-import { typeToString } from '../flow/types.ts';
+import type { Field } from '../expr/types.ts';
+import { typeToString } from '../expr/types.ts';
 import { driftExpected, escapePointer, type Fault, keyIn, knownKeys, showJson } from './json-values.ts';
 import type { ErrorClass, QuarantineEntry } from './quarantine.ts';
 import { shortenFound } from './scalars.ts';

@@ -1,6 +1,6 @@
 /**
  * Strict parsers for the text form of napkin's scalar types, as CSV cells and JSON strings carry them. Each returns
- * the runtime value (see `flow/types.ts`) or `undefined` when the text is not of the type; none of them trims, guesses
+ * the runtime value (see `expr/types.ts`) or `undefined` when the text is not of the type; none of them trims, guesses
  * a format or falls back to `Date.parse`/`Number` leniency, because a value read wrongly is worse than a refused one.
  */
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import type { DataType, Value } from '../expr/types.ts';
 import { type Contract, contract, type FieldSpec, t } from '../flow/contract.ts';
-import type { DataType, Value } from '../flow/types.ts';
 import { BAD, fieldChecker, newFault } from './json-values.ts';
 import { parseBool, parseDate, parseDecimal, parseFloat64, parseInt64, parseTimestamp } from './scalars.ts';
 import { compileTextValidator, compileValueValidator, type TextRecords, type ValueRecords } from './validate.ts';

@@ -1,6 +1,6 @@
+import type { DataType, Field } from '../expr/types.ts';
+import { typeToString } from '../expr/types.ts';
 import type { Contract } from '../flow/contract.ts';
-import type { DataType, Field } from '../flow/types.ts';
-import { typeToString } from '../flow/types.ts';
 import { type Batch, type BatchBuilder, type Column, newColumns } from './batch.ts';
 import {
   BAD,

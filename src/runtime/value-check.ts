@@ -1,4 +1,4 @@
-import { type FieldType, fieldTypeToString, type Value } from '../flow/types.ts';
+import { type FieldType, fieldTypeToString, type Value } from '../expr/types.ts';
 
 /** Checks one runtime value against a declared type; returns what is wrong, or null when it fits. */
 export function checkValue(v: Value, f: FieldType): string | null {

@@ -1,4 +1,4 @@
-import type { Value } from '../flow/types.ts';
+import type { Value } from '../expr/types.ts';
 
 /**
  * Keyed state: maps each distinct key (one or more column values) to a dense group number, and keeps the key values

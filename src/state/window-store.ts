@@ -1,4 +1,4 @@
-import type { Value } from '../flow/types.ts';
+import type { Value } from '../expr/types.ts';
 
 /** One key's windows, each under a numeric window id chosen by the caller. */
 export interface KeyWindows<S> {

@@ -1,4 +1,4 @@
-import type { Schema } from '../../flow/types.ts';
+import type { Schema } from '../../expr/types.ts';
 import type { SinkWriter } from '../../runtime/execute.ts';
 import { publishFile, tempPathFor } from '../files/atomic.ts';
 import { reorderTo } from '../reorder.ts';

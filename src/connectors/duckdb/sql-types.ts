@@ -1,4 +1,4 @@
-import type { DataType, FieldType } from '../../flow/types.ts';
+import type { DataType, FieldType } from '../../expr/types.ts';
 
 /**
  * How napkin types map to DuckDB. Values cross the boundary in a "transport" type that the Node bindings carry

@@ -9,7 +9,7 @@ import {
   INTEGER,
   VARCHAR,
 } from '@duckdb/node-api';
-import type { Field, Schema } from '../../flow/types.ts';
+import type { Field, Schema } from '../../expr/types.ts';
 import type { Batch } from '../../runtime/batch.ts';
 import { fromTransport, quoteIdent, type TransportType, transportType } from './sql-types.ts';
 import { vectorOf, WriteScratch, writeColumn } from './vectors.ts';

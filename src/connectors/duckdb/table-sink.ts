@@ -1,5 +1,5 @@
+import type { Field, Schema } from '../../expr/types.ts';
 import type { WriteMode } from '../../flow/flow.ts';
-import type { Field, Schema } from '../../flow/types.ts';
 import type { SinkWriter } from '../../runtime/execute.ts';
 import { reorderTo } from '../reorder.ts';
 import { duckType, quoteIdent, quoteString, quoteTable } from './sql-types.ts';

@@ -1,7 +1,7 @@
 import { type DuckDBDataChunk, DuckDBTypeId, type DuckDBValue } from '@duckdb/node-api';
 import type duckdb from '@duckdb/node-bindings';
+import type { Field, Value } from '../../expr/types.ts';
 import type { Contract } from '../../flow/contract.ts';
-import type { Field, Value } from '../../flow/types.ts';
 import {
   BATCH_ROWS,
   type BatchBuilder,

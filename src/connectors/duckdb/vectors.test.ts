@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import type { Value } from '../../expr/types.ts';
 import { contract, t } from '../../flow/contract.ts';
-import type { Value } from '../../flow/types.ts';
 import type { SourceReader } from '../../runtime/execute.ts';
 import type { QuarantineEntry } from '../../runtime/quarantine.ts';
 import { openTableSink } from './table-sink.ts';

@@ -7,7 +7,7 @@
  */
 import type { DuckDBDataChunk } from '@duckdb/node-api';
 import duckdb from '@duckdb/node-bindings';
-import type { Value } from '../../flow/types.ts';
+import type { Value } from '../../expr/types.ts';
 
 /** Whether this host stores the low 32 bits of an int64 first (all platforms Node ships for but s390x). */
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;

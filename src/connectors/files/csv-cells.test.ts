@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import type { Value } from '../../expr/types.ts';
 import { contract, t } from '../../flow/contract.ts';
-import type { Value } from '../../flow/types.ts';
 import { type BatchBuilder, newColumns } from '../../runtime/batch.ts';
 import type { QuarantineEntry } from '../../runtime/quarantine.ts';
 import { compileTextValidator } from '../../runtime/validate.ts';

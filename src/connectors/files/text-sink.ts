@@ -1,5 +1,5 @@
 import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
-import type { Field, Schema, Value } from '../../flow/types.ts';
+import type { Field, Schema, Value } from '../../expr/types.ts';
 import type { Batch } from '../../runtime/batch.ts';
 import type { SinkWriter } from '../../runtime/execute.ts';
 import { reorderTo } from '../reorder.ts';

@@ -1,6 +1,6 @@
-import type { DataType, FieldType } from '../../flow/types.ts';
 import type { FunctionDef } from '../functions.ts';
 import { checkedInt64, roundHalfAway } from '../runtime.ts';
+import type { DataType, FieldType } from '../types.ts';
 import { arityError, FLOAT64, ft, INT64, isKind, isNumber, numericResult, takesError } from '../typing.ts';
 
 /**

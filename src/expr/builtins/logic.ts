@@ -1,5 +1,5 @@
-import type { FieldType } from '../../flow/types.ts';
 import type { FunctionDef, LiteralArg } from '../functions.ts';
+import type { FieldType } from '../types.ts';
 import { arityError, BOOL, comparable, ft, isKind, takesError, typeList, unifyAll } from '../typing.ts';
 
 const COMPARES = 'two values of the same kind (numbers, text, bool, timestamp or date)';

@@ -1,4 +1,3 @@
-import type { FieldType } from '../../flow/types.ts';
 import type { FunctionDef, LiteralArg } from '../functions.ts';
 import {
   dayOfDays,
@@ -12,6 +11,7 @@ import {
   truncYearMs,
   yearOfDays,
 } from '../runtime.ts';
+import type { FieldType } from '../types.ts';
 import { arityError, DATE, ft, INT64, isKind, takesError } from '../typing.ts';
 
 /** Day number of a timestamp argument, or the date argument itself. */

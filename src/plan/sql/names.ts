@@ -1,5 +1,5 @@
 // The column names DuckDB gives unaliased SELECT expressions, so lineage names output columns as tables do.
-import { at, child, lower, type Node, nodes, text, texts } from './ast.ts';
+import { child, lower, type Node, nodes, text, texts } from './ast.ts';
 
 /**
  * DuckDB names an unaliased expression after its parsed form's ToString(). This renders the common

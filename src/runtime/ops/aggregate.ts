@@ -1,6 +1,6 @@
 import type { AggFn } from '../../expr/ast.ts';
 import type { CompiledProjection } from '../../expr/compile.ts';
-import type { DataType, Value } from '../../flow/types.ts';
+import type { DataType, Value } from '../../expr/types.ts';
 import { GroupIndex } from '../../state/group-index.ts';
 import type { Column } from '../batch.ts';
 import type { Operator, Output, StageMetrics } from '../operator.ts';
@@ -105,21 +105,31 @@ function countAcc(): Accumulator {
   };
 }
 
-/** Sum and average; a group with no non-null input gives null. Decimal sums are rounded back to their scale. */
+/**
+ * Sum and average; a group with no non-null input gives null. Sums are compensated (Neumaier), so adding many
+ * two-decimal amounts gives the correctly rounded total a decimal engine gives, not a drifted one; decimal sums are
+ * then rounded back to their scale.
+ */
 function sumAcc(scale: number | undefined, average: boolean): Accumulator {
   let sums = new Float64Array(64);
+  let comps = new Float64Array(64);
   let counts = new Float64Array(64);
   const factor = scale === undefined ? 0 : 10 ** scale;
   return {
     update(rg, n, arg, size) {
       sums = grow(sums, size);
+      comps = grow(comps, size);
       counts = grow(counts, size);
       const col = arg as Column;
       for (let i = 0; i < n; i++) {
         const v = col[i];
         if (v !== null) {
           const g = rg[i];
-          sums[g] += v as number;
+          const x = v as number;
+          const s = sums[g];
+          const t = s + x;
+          comps[g] += Math.abs(s) >= Math.abs(x) ? s - t + x : x - t + s;
+          sums[g] = t;
           counts[g]++;
         }
       }
@@ -128,9 +138,10 @@ function sumAcc(scale: number | undefined, average: boolean): Accumulator {
       const out: Value[] = new Array(len);
       for (let i = 0; i < len; i++) {
         const g = start + i;
+        const total = sums[g] + comps[g];
         if (counts[g] === 0) out[i] = null;
-        else if (average) out[i] = sums[g] / counts[g];
-        else out[i] = factor === 0 ? sums[g] : Math.round(sums[g] * factor) / factor;
+        else if (average) out[i] = total / counts[g];
+        else out[i] = factor === 0 ? total : Math.round(total * factor) / factor;
       }
       return out;
     },

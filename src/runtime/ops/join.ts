@@ -1,4 +1,4 @@
-import type { Value } from '../../flow/types.ts';
+import type { Value } from '../../expr/types.ts';
 import { encodeKeyPart } from '../../state/group-index.ts';
 import { type Batch, type Column, concatBatches } from '../batch.ts';
 import type { Operator, Output, StageMetrics } from '../operator.ts';

@@ -1,5 +1,5 @@
+import type { Field, Value } from '../../expr/types.ts';
 import type { MapFn } from '../../flow/rel.ts';
-import type { Field, Value } from '../../flow/types.ts';
 import type { Column } from '../batch.ts';
 import type { Operator, Output, StageMetrics } from '../operator.ts';
 import { checkValue } from '../value-check.ts';

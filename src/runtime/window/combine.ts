@@ -1,4 +1,4 @@
-import type { Value } from '../../flow/types.ts';
+import type { Value } from '../../expr/types.ts';
 
 /**
  * A combine function: how the values of one window are folded into an accumulator and read out as a pane value.

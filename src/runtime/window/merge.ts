@@ -1,4 +1,4 @@
-import type { Value } from '../../flow/types.ts';
+import type { Value } from '../../expr/types.ts';
 import { unreachable } from '../../time/invalid.ts';
 import type { TimestampCombiner } from '../../time/windowing.ts';
 import { type IntervalWindow, maxTs } from '../../time/windows.ts';

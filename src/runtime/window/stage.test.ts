@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Value } from '../../flow/types.ts';
+import type { Value } from '../../expr/types.ts';
 import { GLOBAL_MAX, MAX_TIMESTAMP } from '../../time/timestamps.ts';
 import { afterCount, afterProcessingTime, afterWatermark, never, repeatedly } from '../../time/triggers.ts';
 import { resolveWindowing, type WindowingOptions } from '../../time/windowing.ts';

@@ -1,4 +1,4 @@
-import type { Value } from '../../flow/types.ts';
+import type { Value } from '../../expr/types.ts';
 import { type KeyWindows, WindowStore } from '../../state/window-store.ts';
 import { GLOBAL_MAX, isElementTimestamp, isTime, MIN_TIMESTAMP } from '../../time/timestamps.ts';
 import { hasWatermarkPart } from '../../time/triggers.ts';

@@ -1,4 +1,4 @@
-import type { Value } from '../../flow/types.ts';
+import type { Value } from '../../expr/types.ts';
 import type { TranscriptPane } from './transcript-parse.ts';
 
 export interface PaneComparison {

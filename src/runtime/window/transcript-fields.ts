@@ -1,4 +1,4 @@
-import type { Value } from '../../flow/types.ts';
+import type { Value } from '../../expr/types.ts';
 
 /**
  * Readers for transcript JSON: each checks one value and, when it is wrong, throws a {@link TranscriptError} naming

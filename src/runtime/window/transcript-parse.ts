@@ -1,4 +1,4 @@
-import type { Value } from '../../flow/types.ts';
+import type { Value } from '../../expr/types.ts';
 import { unreachable, WindowingError } from '../../time/invalid.ts';
 import { isElementTimestamp, MAX_TIMESTAMP, MIN_TIMESTAMP } from '../../time/timestamps.ts';
 import {

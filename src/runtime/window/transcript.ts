@@ -1,4 +1,4 @@
-import type { Value } from '../../flow/types.ts';
+import type { Value } from '../../expr/types.ts';
 import { unreachable } from '../../time/invalid.ts';
 import { type CombineFn, count, list, sum } from './combine.ts';
 import { WindowedAggregation } from './stage.ts';

@@ -1,4 +1,4 @@
-import type { Value } from '../../flow/types.ts';
+import type { Value } from '../../expr/types.ts';
 import type { PaneInfo } from '../../time/panes.ts';
 import type { Window } from '../../time/windows.ts';
 import type { TriggerState } from './triggers/machine.ts';
