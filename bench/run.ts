@@ -131,7 +131,11 @@ for (const format of args.formats) {
     `${result.ratioToDuckdb.toFixed(1)}x`,
     result.resultsMatch ? 'yes' : 'NO',
   ]);
-  if (!result.resultsMatch) log(`${bench}: napkin and DuckDB disagree: ${JSON.stringify(duck.detail?.comparison)}`);
+  if (!result.resultsMatch) {
+    log(`${bench}: napkin and DuckDB disagree: ${JSON.stringify(duck.detail?.comparison)}`);
+    // A fast wrong answer is a failure: CI runs the bench as a check too.
+    process.exitCode = 1;
+  }
 }
 
 const widths = table[0].map((_, c) => Math.max(...table.map((r) => r[c].length)));
