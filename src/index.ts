@@ -29,12 +29,52 @@ export { type Contract, type ContractOptions, contract, FieldSpec, t } from './f
 export { type Dataset, type DatasetOptions, dataset } from './flow/dataset.ts';
 export { type Flow, type FlowOptions, flow, model, type Output, type WriteMode, write } from './flow/flow.ts';
 export { defineProject, type Project, type ProjectOptions } from './flow/project.ts';
-export { GroupedRel, type JoinOn, type MapFn, type OnInvalid, Rel, read, type StageOptions } from './flow/rel.ts';
+export {
+  GroupedRel,
+  type JoinOn,
+  type MapFn,
+  type OnInvalid,
+  Rel,
+  read,
+  type StageOptions,
+  WindowedRel,
+  type WindowOptions,
+} from './flow/rel.ts';
 export { csv, duckdb, jsonl, parquet, type Storage } from './flow/storage.ts';
 export type { Finding, Severity } from './plan/findings.ts';
 export { type ColumnEdge, type DatasetLineage, projectLineage } from './plan/lineage.ts';
 export { type ProjectPlan, planProject } from './plan/project-plan.ts';
 export type { FlowResult, StageResult } from './runtime/execute.ts';
+export type { StageMetrics } from './runtime/operator.ts';
+export {
+  runTest,
+  TestClock,
+  type TestEvent,
+  type TestRow,
+  type TestRunResult,
+  TestStream,
+  testIO,
+  testStream,
+} from './runtime/testing.ts';
 export type { StageMode } from './time/duration.ts';
+export {
+  afterCount,
+  afterEach,
+  afterFirst,
+  afterProcessingTime,
+  afterWatermark,
+  defaultTrigger,
+  fixed,
+  global,
+  MAX_TIMESTAMP,
+  MIN_TIMESTAMP,
+  never,
+  orFinally,
+  repeatedly,
+  sessions,
+  sliding,
+  type Trigger,
+  type WindowFn,
+} from './time/index.ts';
 export { type RunOptions, runProject } from './workspace/run.ts';
 export { openWorkspace, type Workspace } from './workspace/workspace.ts';

@@ -3,6 +3,8 @@ import { type Agg, col, Expr, type ExprLike, toNode } from '../expr/builders.ts'
 import type { Value } from '../expr/types.ts';
 import type { StageMode } from '../time/duration.ts';
 import { parseDuration } from '../time/duration.ts';
+import { resolveWindowing, type Windowing, type WindowingOptions } from '../time/windowing.ts';
+import type { WindowFn } from '../time/windows.ts';
 import type { FieldSpec } from './contract.ts';
 import type { Dataset } from './dataset.ts';
 
@@ -60,6 +62,10 @@ export type RelNode = StageMeta &
         readonly input: RelNode;
         readonly keys: readonly string[];
         readonly aggs: readonly NamedAgg[];
+        /** Absent: the global window with the default trigger, one row per key at the end of input. */
+        readonly windowing?: Windowing;
+        /** The event-time column windows are assigned by; absent: the input contract's `eventTime`. */
+        readonly eventTime?: string;
       }
     | {
         readonly op: 'join';
@@ -137,6 +143,21 @@ export class Rel {
     return new GroupedRel(this.node, keys);
   }
 
+  /**
+   * Windows the relation in event time, for a keyed aggregation: `.window(fixed('1h')).groupBy('k').agg({...})`
+   * gives one row per pane (key, window, firing). Event time is the input contract's `eventTime` field unless
+   * `options.eventTime` names another timestamp column; the other options default as in `resolveWindowing`.
+   */
+  window(fn: WindowFn, options: WindowOptions = {}): WindowedRel {
+    const { eventTime, ...rest } = options;
+    if (rest.accumulation === 'retracting') {
+      throw new Error(
+        "window: accumulation 'retracting' is not supported by groupBy().agg() yet; use 'discarding' or 'accumulating'",
+      );
+    }
+    return new WindowedRel(this.node, resolveWindowing({ ...rest, window: fn }), eventTime);
+  }
+
   /** A hash join on key columns. Right-side key columns named like the left ones are not repeated. */
   join(right: Rel, options: { readonly on: JoinOn; readonly how?: 'inner' | 'left' }): Rel {
     const on = (typeof options.on === 'string' ? [options.on] : options.on).map((k) =>
@@ -179,19 +200,64 @@ export class Rel {
   }
 }
 
+/** Options of {@link Rel.window}: a windowing strategy without its window function, and the event-time column. */
+export interface WindowOptions extends Omit<WindowingOptions, 'window'> {
+  readonly eventTime?: string;
+}
+
+/** The result of `window`: finish with `groupBy(...).agg({...})`. */
+export class WindowedRel {
+  /** @internal */
+  constructor(
+    private readonly input: RelNode,
+    private readonly windowing: Windowing,
+    private readonly eventTime: string | undefined,
+  ) {}
+
+  groupBy(...keys: string[]): GroupedRel {
+    return new GroupedRel(this.input, keys, { windowing: this.windowing, eventTime: this.eventTime });
+  }
+}
+
 /** The result of `groupBy`: finish with `agg`. */
 export class GroupedRel {
   /** @internal */
   constructor(
     private readonly input: RelNode,
     private readonly keys: readonly string[],
+    private readonly windowed?: { readonly windowing: Windowing; readonly eventTime: string | undefined },
   ) {}
 
-  /** One output row per key: the key columns, then the aggregates in the order given. */
+  /**
+   * One output row per key: the key columns, then the aggregates in the order given. Windowed, one row per pane:
+   * keys, `window_start`, `window_end`, the aggregates, then `pane_timing`, `pane_index`, `pane_is_last` and
+   * `event_time` (the pane's timestamp).
+   */
   agg(aggs: Readonly<Record<string, Agg>>): Rel {
     const list = Object.entries(aggs).map(([name, a]) => ({ name, agg: a.node }));
     if (list.length === 0 && this.keys.length === 0) throw new Error('agg: give at least one aggregate or key');
-    return new Rel({ op: 'aggregate', input: this.input, keys: this.keys, aggs: list });
+    const w = this.windowed;
+    return new Rel({
+      op: 'aggregate',
+      input: this.input,
+      keys: this.keys,
+      aggs: list,
+      ...(w === undefined ? {} : { windowing: w.windowing }),
+      ...(w?.eventTime === undefined ? {} : { eventTime: w.eventTime }),
+    });
+  }
+}
+
+/**
+ * The event-time column of a windowed aggregate: the declared one, else the `eventTime` of the contract its rows
+ * come from (through the first input of joins and unions).
+ */
+export function eventTimeOf(node: Extract<RelNode, { op: 'aggregate' }>): string | undefined {
+  if (node.eventTime !== undefined) return node.eventTime;
+  let n: RelNode = node.input;
+  for (;;) {
+    if (n.op === 'read') return n.dataset.contract?.eventTime;
+    n = inputsOf(n)[0];
   }
 }
 

@@ -3,9 +3,10 @@ import { checkAgg, checkExpr } from '../expr/check.ts';
 import type { Registry } from '../expr/functions.ts';
 import { assignable, type Field, type FieldType, fieldTypeToString, type Schema, sameType } from '../expr/types.ts';
 import type { Flow, Output } from '../flow/flow.ts';
-import { inputsOf, type RelNode, type StageOptions } from '../flow/rel.ts';
+import { eventTimeOf, inputsOf, type RelNode, type StageOptions } from '../flow/rel.ts';
 import { storageToString } from '../flow/storage.ts';
 import { modeForSla, parseDuration } from '../time/duration.ts';
+import type { WindowFn } from '../time/windows.ts';
 import { type Finding, finding, type Location } from './findings.ts';
 import type { Stage, StageKind } from './stage.ts';
 
@@ -174,7 +175,7 @@ class Binder {
         return refineNotNull(inputs[0], node.predicate);
       }
       case 'aggregate':
-        return this.aggregate(node.keys, node.aggs, inputs[0], at);
+        return this.aggregate(node, inputs[0], at);
       case 'join':
         return this.join(node, inputs[0], inputs[1], at);
       case 'union':
@@ -235,13 +236,11 @@ class Binder {
     return ok ? { fields } : undefined;
   }
 
-  private aggregate(
-    keys: readonly string[],
-    aggs: readonly { name: string; agg: AggNode }[],
-    input: Schema,
-    at: Location,
-  ): Schema | undefined {
+  private aggregate(node: Extract<RelNode, { op: 'aggregate' }>, input: Schema, at: Location): Schema | undefined {
+    const { keys, aggs } = node;
     if (!this.keys(keys, input, at, 'groupBy')) return undefined;
+    const windowed = node.windowing !== undefined;
+    if (windowed && !this.eventTime(node, input, at)) return undefined;
     const fields: Field[] = keys.map((k) => input.fields.find((f) => f.name === k) as Field);
     let ok = true;
     for (const a of aggs) {
@@ -261,13 +260,47 @@ class Binder {
         ok = false;
         continue;
       }
+      // A windowed pane may be empty (an ON_TIME pane after early ones, A5), so only counts are never null there.
+      const nullable = windowed ? r.type.nullable || !isCount(a.agg) : r.type.nullable;
       fields.push({
         name: a.name,
         ...r.type,
-        nullable: r.type.nullable && !neverNull(a.agg, keys, input, this.registry),
+        nullable: nullable && !(!windowed && neverNull(a.agg, keys, input, this.registry)),
       });
     }
-    return ok ? { fields } : undefined;
+    if (!ok) return undefined;
+    if (node.windowing === undefined) return { fields };
+    const global = node.windowing.window.kind === 'global';
+    const ts = (name: string): Field => ({ name, type: { kind: 'timestamp' }, nullable: global });
+    const k = keys.length;
+    return {
+      fields: [...fields.slice(0, k), ts('window_start'), ts('window_end'), ...fields.slice(k), ...PANE_FIELDS],
+    };
+  }
+
+  /** NAP023: a windowed aggregate needs a timestamp column to assign windows by. */
+  private eventTime(node: Extract<RelNode, { op: 'aggregate' }>, input: Schema, at: Location): boolean {
+    const name = eventTimeOf(node);
+    if (name === undefined) {
+      this.fail(
+        'eventTime',
+        at,
+        'window() has no event-time column: the input contract declares no eventTime',
+        "declare eventTime: 'col' on the contract, or window(fn, { eventTime: 'col' })",
+      );
+      return false;
+    }
+    const f = input.fields.find((x) => x.name === name);
+    if (f === undefined || f.type.kind !== 'timestamp' || f.nullable) {
+      this.fail(
+        'eventTime',
+        at,
+        `event-time column '${name}' ${f === undefined ? `is not a column of the input (${names(input)})` : `is ${fieldTypeToString(f)}, not a required timestamp`}`,
+        'name a non-null timestamp column, or cast it with withColumns first',
+      );
+      return false;
+    }
+    return true;
   }
 
   private keys(keys: readonly string[], input: Schema, at: Location, op: string): boolean {
@@ -422,6 +455,37 @@ function neverNull(agg: AggNode, keys: readonly string[], input: Schema, registr
   return arg.type !== undefined && !arg.type.nullable;
 }
 
+/** The columns after the aggregates of a windowed aggregate: the pane's metadata (§7) and timestamp (H4). */
+const PANE_FIELDS: readonly Field[] = [
+  {
+    name: 'pane_timing',
+    type: { kind: 'enum', name: 'pane_timing', symbols: ['EARLY', 'ON_TIME', 'LATE'] },
+    nullable: false,
+  },
+  { name: 'pane_index', type: { kind: 'int64' }, nullable: false },
+  { name: 'pane_is_last', type: { kind: 'bool' }, nullable: false },
+  { name: 'event_time', type: { kind: 'timestamp' }, nullable: false },
+];
+
+function isCount(agg: AggNode): boolean {
+  return agg.fn === 'count' || agg.fn === 'countDistinct';
+}
+
+function formatWindowFn(fn: WindowFn): string {
+  switch (fn.kind) {
+    case 'global':
+      return 'global';
+    case 'fixed':
+      return `fixed ${fn.size}ms`;
+    case 'sliding':
+      return `sliding ${fn.size}ms every ${fn.period}ms`;
+    case 'session':
+      return `sessions gap ${fn.gap}ms`;
+    default:
+      return fn satisfies never;
+  }
+}
+
 function isTextKind(f: FieldType): boolean {
   return f.type.kind === 'string' || f.type.kind === 'enum';
 }
@@ -451,7 +515,7 @@ function describe(node: RelNode): string {
     case 'filter':
       return `filter ${exprToString(node.predicate)}`;
     case 'aggregate':
-      return `groupBy ${node.keys.join(', ') || '()'} agg ${node.aggs.map((a) => `${a.name} = ${aggToString(a.agg)}`).join(', ')}`;
+      return `${node.windowing === undefined ? '' : `window ${formatWindowFn(node.windowing.window)} `}groupBy ${node.keys.join(', ') || '()'} agg ${node.aggs.map((a) => `${a.name} = ${aggToString(a.agg)}`).join(', ')}`;
     case 'join':
       return `${node.how} join on ${node.on.map((k) => (k.left === k.right ? k.left : `${k.left} = ${k.right}`)).join(', ')}`;
     case 'union':

@@ -45,6 +45,11 @@ export const RULES = {
     severity: 'warning',
     title: 'stage forced to micro-batch with an SLA over an hour',
   },
+  eventTime: {
+    code: 'NAP023',
+    severity: 'error',
+    title: 'a windowed aggregate has no event-time column, or it is not a timestamp',
+  },
 } as const satisfies Record<string, FindingRule>;
 
 export type RuleName = keyof typeof RULES;

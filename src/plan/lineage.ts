@@ -1,6 +1,6 @@
 import { columnsOf } from '../expr/ast.ts';
 import { exprLineage } from '../expr/lineage.ts';
-import type { RelNode } from '../flow/rel.ts';
+import { eventTimeOf, type RelNode } from '../flow/rel.ts';
 import type { ProjectPlan, StageRef } from './project-plan.ts';
 import type { ColumnEdge, DirectSubtype, IndirectSubtype } from './sql/lineage.ts';
 import type { Stage } from './stage.ts';
@@ -84,6 +84,12 @@ function stageLineage(s: Stage, perStage: Map<string, Lineage>, plan: ProjectPla
       const columns = new Map<string, ColumnEdge[]>();
       for (const k of node.keys) columns.set(k, ins[0].columns.get(k) ?? []);
       for (const a of node.aggs) columns.set(a.name, through(ins[0], exprLineage(a.agg).columns, 'AGGREGATION'));
+      const eventTime = node.windowing === undefined ? undefined : eventTimeOf(node);
+      if (eventTime !== undefined) {
+        // Window bounds and pane timestamps are computed from each row's event time.
+        const fromTime = through(ins[0], [eventTime], 'TRANSFORMATION');
+        for (const c of ['window_start', 'window_end', 'event_time']) columns.set(c, fromTime);
+      }
       return { columns, indirect: merge(ins[0].indirect, indirectOf(ins[0], node.keys, 'GROUP_BY')) };
     }
     case 'join': {

@@ -1,7 +1,7 @@
 import { compilePredicate, compileProjection } from '../expr/compile.ts';
 import type { Registry } from '../expr/functions.ts';
 import { type Field, fieldIndex, type Schema } from '../expr/types.ts';
-import type { RelNode } from '../flow/rel.ts';
+import { eventTimeOf, type RelNode } from '../flow/rel.ts';
 import type { Stage } from '../plan/stage.ts';
 import type { Operator, Output, StageMetrics } from './operator.ts';
 import { aggregateOperator } from './ops/aggregate.ts';
@@ -11,6 +11,7 @@ import { joinOperator } from './ops/join.ts';
 import { mapOperator } from './ops/map.ts';
 import { type ColumnSource, projectOperator } from './ops/project.ts';
 import { unionOperator } from './ops/union.ts';
+import { windowedAggregateOperator } from './ops/windowed-aggregate.ts';
 
 /**
  * Turns one bound transform stage into its physical operator: expressions are compiled here, once per stage,
@@ -72,13 +73,22 @@ export function buildOperator(
         arg: a.agg.arg === undefined ? -1 : withArg.indexOf(a),
         type: schema.fields[node.keys.length + i].type,
       }));
-      return aggregateOperator(
-        node.keys.map((k) => fieldIndex(inputs[0], k)),
-        args,
-        specs,
-        out,
-        m,
-      );
+      const keyColumns = node.keys.map((k) => fieldIndex(inputs[0], k));
+      if (node.windowing !== undefined) {
+        const aggSpecs = specs.map((sp, i) => ({ ...sp, type: schema.fields[node.keys.length + 2 + i].type }));
+        return windowedAggregateOperator(
+          {
+            keyColumns,
+            eventTime: fieldIndex(inputs[0], eventTimeOf(node) as string),
+            args,
+            aggs: aggSpecs,
+            windowing: node.windowing,
+          },
+          out,
+          m,
+        );
+      }
+      return aggregateOperator(keyColumns, args, specs, out, m);
     }
     case 'join': {
       const [left, right] = inputs;

@@ -116,6 +116,7 @@ describe('operators through the executor', () => {
       in: 5,
       out: 3,
       filtered: 2,
+      lateDropped: 0,
       quarantined: 0,
       ms: r.stages.get('adults')?.ms,
     });

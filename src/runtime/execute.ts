@@ -2,10 +2,11 @@ import type { Registry } from '../expr/functions.ts';
 import type { Schema } from '../expr/types.ts';
 import type { BoundFlow } from '../plan/bind.ts';
 import type { Stage } from '../plan/stage.ts';
+import { MAX_TIMESTAMP, MIN_TIMESTAMP } from '../time/timestamps.ts';
 import type { Batch } from './batch.ts';
 import { buildOperator } from './build.ts';
 import { liveColumns } from './liveness.ts';
-import { counted, fanOut, newMetrics, type Operator, type Output, type StageMetrics } from './operator.ts';
+import { counted, fanOut, isComplete, newMetrics, type Operator, type Output, type StageMetrics } from './operator.ts';
 import { describeEntry, type QuarantineEntry } from './quarantine.ts';
 
 /** What a source connector hands the runtime: a batch of valid records and the records its contract refused. */
@@ -14,6 +15,11 @@ export interface SourceChunk {
   readonly rejected: readonly QuarantineEntry[];
   /** Bytes (or rows) read so far and in total, for progress display. */
   readonly progress?: { readonly done: number; readonly total: number };
+  /**
+   * The source's watermark after this chunk (M1). Bounded sources leave it out: their watermark stays at −∞ while
+   * they are read and the executor publishes +∞ when they are exhausted (M5).
+   */
+  readonly watermark?: number;
 }
 
 export interface SourceReader {
@@ -44,6 +50,11 @@ export interface FlowIO {
   /** Records quarantined by a stage; committed with the run. */
   quarantine(stage: Stage, entries: readonly QuarantineEntry[]): void;
   onProgress?(stage: Stage, done: number, total: number): void;
+  /**
+   * The run's processing-time clock (ms). Read after each source chunk; when it has moved on, operators with
+   * processing-time triggers are told. Without one, processing time never advances (batch runs need none).
+   */
+  clock?(): number;
 }
 
 export interface StageResult {
@@ -93,7 +104,7 @@ export async function runFlow(bound: BoundFlow, registry: Registry, io: FlowIO):
         fanOut(
           (consumers.get(s.id) ?? []).map(({ stage, port }) => ({
             push: (b: Batch) => (operators.get(stage) as Operator).push(port, b),
-            end: () => (operators.get(stage) as Operator).end(port),
+            watermark: (wm: number) => (operators.get(stage) as Operator).watermark(port, wm),
           })),
         ),
         metrics.get(s.id) as StageMetrics,
@@ -113,8 +124,15 @@ export async function runFlow(bound: BoundFlow, registry: Registry, io: FlowIO):
         );
       }
     }
+    let now = Number.NEGATIVE_INFINITY;
+    const tick = (): void => {
+      const t = io.clock?.();
+      if (t === undefined || t <= now) return;
+      now = t;
+      for (const op of operators.values()) op.processingTime?.(t);
+    };
     for (const s of sourceOrder(stages, consumers))
-      await drive(s, io, outputOf(s), metrics.get(s.id) as StageMetrics, name, live.get(s.id));
+      await drive(s, io, outputOf(s), metrics.get(s.id) as StageMetrics, name, live.get(s.id), tick);
     for (const s of stages) {
       if (s.kind === 'sink' && !ended.has(s.id))
         throw new RunError(`stage ${s.id} never saw the end of its input`, name, s.id);
@@ -152,11 +170,13 @@ async function drive(
   m: StageMetrics,
   flow: string,
   live: readonly boolean[] | undefined,
+  tick: () => void,
 ): Promise<void> {
   const node = s.node;
   if (node?.op !== 'read') throw new RunError(`stage ${s.id} is not a read`, flow, s.id);
   const reader = await io.openSource(s, live);
   const t0 = performance.now();
+  let published = MIN_TIMESTAMP;
   for await (const chunk of reader.chunks()) {
     m.in += chunk.batch.length + chunk.rejected.length;
     if (chunk.rejected.length > 0) {
@@ -180,9 +200,15 @@ async function drive(
       }
     }
     if (chunk.progress !== undefined) io.onProgress?.(s, chunk.progress.done, chunk.progress.total);
+    tick();
     out.push(chunk.batch);
+    // Downstream sees only rises (M1), so an input that already reached +∞ does not end twice.
+    if (chunk.watermark !== undefined && chunk.watermark > published) {
+      published = chunk.watermark;
+      out.watermark(published);
+    }
   }
-  out.end();
+  if (published < MAX_TIMESTAMP) out.watermark(MAX_TIMESTAMP);
   m.ms += performance.now() - t0;
 }
 
@@ -193,23 +219,33 @@ function sinkOperator(sink: SinkWriter, m: StageMetrics, onEnd: () => void): Ope
       m.out += batch.length;
       sink.write(batch);
     },
-    end() {
-      onEnd();
+    watermark(_port, wm) {
+      if (isComplete(wm)) onEnd();
     },
   };
 }
 
 /** Adds the time of each call to the stage; `counted` takes back what downstream stages spent inside it. */
 function timed(op: Operator, m: StageMetrics): Operator {
+  const pt = op.processingTime?.bind(op);
   return {
+    ...(pt === undefined
+      ? {}
+      : {
+          processingTime(now: number) {
+            const t0 = performance.now();
+            pt(now);
+            m.ms += performance.now() - t0;
+          },
+        }),
     push(port, batch) {
       const t0 = performance.now();
       op.push(port, batch);
       m.ms += performance.now() - t0;
     },
-    end(port) {
+    watermark(port, wm) {
       const t0 = performance.now();
-      op.end(port);
+      op.watermark(port, wm);
       m.ms += performance.now() - t0;
     },
   };

@@ -1,5 +1,6 @@
 import { columnsOf } from '../expr/ast.ts';
 import type { Schema } from '../expr/types.ts';
+import { eventTimeOf } from '../flow/rel.ts';
 import type { Stage } from '../plan/stage.ts';
 
 /**
@@ -68,6 +69,7 @@ function readColumns(t: Stage, port: number, input: Schema, tLive: readonly bool
     }
     case 'aggregate':
       names = [...node.keys, ...node.aggs.flatMap((a) => (a.agg.arg === undefined ? [] : columnsOf(a.agg.arg)))];
+      if (node.windowing !== undefined) names.push(eventTimeOf(node) ?? '');
       break;
     default:
       return all;

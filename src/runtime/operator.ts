@@ -1,21 +1,34 @@
+import { MAX_TIMESTAMP } from '../time/timestamps.ts';
 import type { Batch } from './batch.ts';
 
 /**
  * Where an operator sends its output: the next operator's input port, or several (fan-out).
- * `end` says the stream is complete; with event time (a later layer) it is the watermark reaching +∞.
+ * `watermark(wm)` promises that no later row carries an event time below `wm` (spec M1); it never decreases, and
+ * {@link MAX_TIMESTAMP} means the stream is complete (M5), so there is no separate end signal.
  */
 export interface Output {
   push(batch: Batch): void;
-  end(): void;
+  watermark(wm: number): void;
 }
 
 /**
- * A physical operator. The runtime pushes whole batches into numbered input ports and tells it when each input has
- * ended. Operators are synchronous: no Promise on the data path, so one batch flows from source to sink in one call.
+ * A physical operator. The runtime pushes whole batches into numbered input ports and advances each port's
+ * watermark; a port whose watermark reaches {@link MAX_TIMESTAMP} has ended. Operators are synchronous: no Promise
+ * on the data path, so one batch flows from source to sink in one call.
  */
 export interface Operator {
   push(port: number, batch: Batch): void;
-  end(port: number): void;
+  watermark(port: number, wm: number): void;
+  /**
+   * Processing time advanced to `now` (ms). Not a per-port signal: the executor tells every operator that has this
+   * method, from the run's clock, so processing-time triggers can fire (G2.3).
+   */
+  processingTime?(now: number): void;
+}
+
+/** Whether a watermark says the input is complete (M5). */
+export function isComplete(wm: number): boolean {
+  return wm >= MAX_TIMESTAMP;
 }
 
 /** Counts of one stage in one run. `in = out + quarantined + filtered` holds for sources and filters. */
@@ -24,23 +37,25 @@ export interface StageMetrics {
   out: number;
   quarantined: number;
   filtered: number;
+  /** (element, window) pairs a windowed aggregation dropped because their window had expired (L3, L7). */
+  lateDropped: number;
   /** Wall-clock milliseconds spent inside this stage's own code. */
   ms: number;
 }
 
 export function newMetrics(): StageMetrics {
-  return { in: 0, out: 0, quarantined: 0, filtered: 0, ms: 0 };
+  return { in: 0, out: 0, quarantined: 0, filtered: 0, lateDropped: 0, ms: 0 };
 }
 
-/** Sends each batch to several outputs; ends when told once. */
+/** Sends each batch and watermark to several outputs. */
 export function fanOut(outputs: readonly Output[]): Output {
   if (outputs.length === 1) return outputs[0];
   return {
     push(batch) {
       for (const o of outputs) o.push(batch);
     },
-    end() {
-      for (const o of outputs) o.end();
+    watermark(wm) {
+      for (const o of outputs) o.watermark(wm);
     },
   };
 }
@@ -58,9 +73,9 @@ export function counted(output: Output, metrics: StageMetrics): Output {
       output.push(batch);
       metrics.ms -= performance.now() - t0;
     },
-    end() {
+    watermark(wm) {
       const t0 = performance.now();
-      output.end();
+      output.watermark(wm);
       metrics.ms -= performance.now() - t0;
     },
   };

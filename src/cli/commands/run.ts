@@ -38,7 +38,7 @@ export function registerRun(program: Command, globals: Globals, set: SetOutcome)
 function formatFlow(r: FlowResult): string {
   const rows = r.stages.map((s) => {
     const m = s.metrics;
-    const counts = `in ${m.in}  out ${m.out}${m.quarantined ? `  quarantined ${m.quarantined}` : ''}${m.filtered ? `  filtered ${m.filtered}` : ''}`;
+    const counts = `in ${m.in}  out ${m.out}${m.quarantined ? `  quarantined ${m.quarantined}` : ''}${m.filtered ? `  filtered ${m.filtered}` : ''}${m.lateDropped ? `  late-dropped ${m.lateDropped}` : ''}`;
     return `  ${s.stage.id.padEnd(28)} ${s.stage.kind.padEnd(9)} ${s.stage.mode.padEnd(11)} ${counts.padEnd(52)} ${m.ms.toFixed(0).padStart(6)} ms`;
   });
   return `${rows.join('\n')}\n✔ ${r.flow} committed in ${r.ms.toFixed(0)} ms\n`;

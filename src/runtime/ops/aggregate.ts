@@ -3,7 +3,7 @@ import type { CompiledProjection } from '../../expr/compile.ts';
 import type { DataType, Value } from '../../expr/types.ts';
 import { GroupIndex } from '../../state/group-index.ts';
 import type { Column } from '../batch.ts';
-import type { Operator, Output, StageMetrics } from '../operator.ts';
+import { isComplete, type Operator, type Output, type StageMetrics } from '../operator.ts';
 
 /** One aggregate as the operator runs it: which function, which computed argument column, the result type. */
 export interface AggSpec {
@@ -30,6 +30,7 @@ export function aggregateOperator(
   const groups = new GroupIndex(keyColumns.length);
   const accs = aggs.map((a) => newAccumulator(a));
   let rowGroups = new Int32Array(1024);
+  let done = false;
   if (keyColumns.length === 0) groups.groupOf([], 0);
   return {
     push(_port, batch) {
@@ -47,7 +48,11 @@ export function aggregateOperator(
         accs[a].update(rowGroups, n, spec.arg < 0 ? null : argCols[spec.arg], groups.size);
       }
     },
-    end() {
+    watermark(_port, wm) {
+      // The global window with the default trigger fires once, at the end of input (M5); until then it holds the
+      // output watermark at −∞.
+      if (!isComplete(wm) || done) return;
+      done = true;
       const total = groups.size;
       for (let start = 0; start < total; start += OUT_BATCH) {
         const len = Math.min(OUT_BATCH, total - start);
@@ -55,7 +60,7 @@ export function aggregateOperator(
         for (const acc of accs) columns.push(acc.extract(start, len));
         out.push({ length: len, columns });
       }
-      out.end();
+      out.watermark(wm);
     },
   };
 }

@@ -30,8 +30,8 @@ export function dedupeOperator(keys: readonly number[], out: Output, m: StageMet
       m.filtered += batch.length - n;
       if (n > 0) out.push(gather(batch, sel, n));
     },
-    end() {
-      out.end();
+    watermark(_port, wm) {
+      out.watermark(wm);
     },
   };
 }

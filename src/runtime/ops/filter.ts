@@ -20,8 +20,8 @@ export function filterOperator(
       m.filtered += batch.length - n;
       if (n > 0) out.push(gather(batch, sel, n));
     },
-    end() {
-      out.end();
+    watermark(_port, wm) {
+      out.watermark(wm);
     },
   };
 }

@@ -1,7 +1,8 @@
 import type { Value } from '../../expr/types.ts';
 import { encodeKeyPart } from '../../state/group-index.ts';
 import { type Batch, type Column, concatBatches } from '../batch.ts';
-import type { Operator, Output, StageMetrics } from '../operator.ts';
+import { isComplete, type Operator, type Output, type StageMetrics } from '../operator.ts';
+import { MinWatermark } from '../watermark.ts';
 
 /** Port 0 is the probe (left) side, port 1 the build (right) side. */
 export interface JoinSpec {
@@ -17,14 +18,14 @@ export interface JoinSpec {
 /**
  * Hash join. The right side is built into a hash table first; left batches that arrive before the build side has
  * ended wait in a buffer. SQL semantics: a null key matches nothing; a left join keeps unmatched left rows with
- * nulls on the right.
+ * nulls on the right. The output watermark is the minimum over both inputs (M2), held while left rows wait.
  */
 export function joinOperator(spec: JoinSpec, out: Output, m: StageMetrics): Operator {
   const built: Batch[] = [];
   let table: Map<Value, number[]> | null = null;
   let right: Batch | null = null;
   const waiting: Batch[] = [];
-  let leftEnded = false;
+  const wm = new MinWatermark(2);
 
   const probe = (batch: Batch): void => {
     const t = table as Map<Value, number[]>;
@@ -62,18 +63,19 @@ export function joinOperator(spec: JoinSpec, out: Output, m: StageMetrics): Oper
       else if (table === null) waiting.push(batch);
       else probe(batch);
     },
-    end(port) {
-      if (port === 1) {
+    watermark(port, w) {
+      wm.set(port, w);
+      if (port === 1 && table === null && isComplete(w)) {
         right = concatBatches(built, spec.rightWidth);
         built.length = 0;
         table = buildTable(right, spec.rightKeys);
         for (const b of waiting) probe(b);
         waiting.length = 0;
-        if (leftEnded) out.end();
-      } else {
-        leftEnded = true;
-        if (table !== null) out.end();
       }
+      // Left rows waiting for the build side may be older than the inputs' watermarks: they hold the output (H2).
+      if (waiting.length > 0) return;
+      const next = wm.publish(wm.current);
+      if (next !== undefined) out.watermark(next);
     },
   };
 }

@@ -41,8 +41,8 @@ export function mapOperator(
       const columns = layout.map((s) => ('input' in s ? batch.columns[s.input] : written[s.written]));
       out.push({ length: batch.length, columns });
     },
-    end() {
-      out.end();
+    watermark(_port, wm) {
+      out.watermark(wm);
     },
   };
 }

@@ -21,8 +21,8 @@ export function projectOperator(
       const columns: Column[] = layout.map((s) => ('input' in s ? batch.columns[s.input] : computed[s.computed]));
       out.push({ length: batch.length, columns });
     },
-    end() {
-      out.end();
+    watermark(_port, wm) {
+      out.watermark(wm);
     },
   };
 }
