@@ -76,5 +76,6 @@ export {
   type Trigger,
   type WindowFn,
 } from './time/index.ts';
+export { boundedOutOfOrderness, monotonic, type WatermarkStrategy } from './time/watermarks.ts';
 export { type RunOptions, runProject } from './workspace/run.ts';
 export { openWorkspace, type Workspace } from './workspace/workspace.ts';

@@ -3,6 +3,7 @@ import { type Agg, col, Expr, type ExprLike, toNode } from '../expr/builders.ts'
 import type { Value } from '../expr/types.ts';
 import type { StageMode } from '../time/duration.ts';
 import { parseDuration } from '../time/duration.ts';
+import type { WatermarkStrategy } from '../time/watermarks.ts';
 import { resolveWindowing, type Windowing, type WindowingOptions } from '../time/windowing.ts';
 import type { WindowFn } from '../time/windows.ts';
 import type { FieldSpec } from './contract.ts';
@@ -53,6 +54,8 @@ export type RelNode = StageMeta &
         readonly onInvalid: OnInvalid;
         /** Quarantined records allowed before the run fails: mandatory with quarantine (reliability §4). */
         readonly errorBudget?: number | 'unlimited';
+        /** Absent: the source's watermark stays at −∞ until it ends (M5). */
+        readonly watermark?: WatermarkStrategy;
       }
     | { readonly op: 'select'; readonly input: RelNode; readonly columns: readonly NamedExpr[] }
     | { readonly op: 'withColumns'; readonly input: RelNode; readonly columns: readonly NamedExpr[] }
@@ -275,12 +278,22 @@ function named(columns: Readonly<Record<string, ExprLike>>, op: string): NamedEx
  */
 export function read(
   ds: Dataset,
-  options: { readonly onInvalid?: OnInvalid; readonly errorBudget?: number | 'unlimited' } = {},
+  options: {
+    readonly onInvalid?: OnInvalid;
+    readonly errorBudget?: number | 'unlimited';
+    readonly watermark?: WatermarkStrategy;
+  } = {},
 ): Rel {
+  if (options.watermark !== undefined && ds.contract?.eventTime === undefined) {
+    throw new Error(
+      `read(${ds.name}): a watermark strategy needs the contract's eventTime column; declare contract({ eventTime: '…' })`,
+    );
+  }
   return new Rel({
     op: 'read',
     dataset: ds,
     onInvalid: options.onInvalid ?? 'fail',
     ...(options.errorBudget === undefined ? {} : { errorBudget: options.errorBudget }),
+    ...(options.watermark === undefined ? {} : { watermark: options.watermark }),
   });
 }

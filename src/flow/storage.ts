@@ -1,14 +1,34 @@
+import { parseDuration } from '../time/duration.ts';
+
 /**
  * Where a dataset lives. Storage values are descriptions only: the connectors in `src/connectors` read and write
  * them. Paths are relative to the project root; a read path may be a glob (`data/orders/*.csv`).
  */
 export type Storage =
   | { readonly kind: 'csv'; readonly path: string; readonly delimiter: string }
-  | { readonly kind: 'jsonl'; readonly path: string }
+  | { readonly kind: 'jsonl'; readonly path: string; readonly follow?: Follow }
   | { readonly kind: 'parquet'; readonly path: string }
   | { readonly kind: 'duckdb'; readonly table: string };
 
 export type StorageKind = Storage['kind'];
+
+/**
+ * A followed file is an unbounded input: read what is there, then keep polling for appended lines until the process
+ * is told to stop (SIGINT, SIGTERM) or, when set, no line arrived for `stopAfterIdleMs`.
+ */
+export interface Follow {
+  readonly pollMs: number;
+  readonly stopAfterIdleMs?: number;
+}
+
+export interface JsonlOptions {
+  /** Tail the file (one file, no glob) instead of reading it once. */
+  readonly follow?: boolean;
+  /** How often a followed file is checked for new lines; default 200ms. */
+  readonly pollInterval?: string;
+  /** End the run after this long without a new line (tests, demos); default: run until SIGINT/SIGTERM. */
+  readonly stopAfterIdle?: string;
+}
 
 /** CSV files with a header line. */
 export function csv(path: string, options: { readonly delimiter?: string } = {}): Storage {
@@ -17,9 +37,22 @@ export function csv(path: string, options: { readonly delimiter?: string } = {})
   return { kind: 'csv', path: checkPath('csv', path), delimiter };
 }
 
-/** JSON Lines files: one JSON object per line. */
-export function jsonl(path: string): Storage {
-  return { kind: 'jsonl', path: checkPath('jsonl', path) };
+/** JSON Lines files: one JSON object per line; `{ follow: true }` tails one growing file. */
+export function jsonl(path: string, options: JsonlOptions = {}): Storage {
+  const checked = checkPath('jsonl', path);
+  if (options.follow !== true) {
+    if (options.pollInterval !== undefined || options.stopAfterIdle !== undefined)
+      throw new Error(`jsonl('${path}'): pollInterval and stopAfterIdle apply only with { follow: true }`);
+    return { kind: 'jsonl', path: checked };
+  }
+  if (/[*?[{]/.test(checked)) throw new Error(`jsonl('${path}', { follow: true }): follow one file, not a glob`);
+  const pollMs = parseDuration(options.pollInterval ?? '200ms');
+  if (pollMs <= 0) throw new Error(`jsonl('${path}'): pollInterval must be positive`);
+  const follow: Follow = {
+    pollMs,
+    ...(options.stopAfterIdle === undefined ? {} : { stopAfterIdleMs: parseDuration(options.stopAfterIdle) }),
+  };
+  return { kind: 'jsonl', path: checked, follow };
 }
 
 /** Parquet files, read and written through DuckDB. */
@@ -42,5 +75,6 @@ function checkPath(kind: string, path: string): string {
 
 /** One line for people: `csv data/orders.csv`, `duckdb mart.daily_revenue`. */
 export function storageToString(s: Storage): string {
+  if (s.kind === 'jsonl' && s.follow !== undefined) return `jsonl ${s.path} (followed)`;
   return s.kind === 'duckdb' ? `duckdb ${s.table}` : `${s.kind} ${s.path}`;
 }

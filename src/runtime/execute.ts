@@ -8,6 +8,7 @@ import { buildOperator } from './build.ts';
 import { liveColumns } from './liveness.ts';
 import { counted, fanOut, isComplete, newMetrics, type Operator, type Output, type StageMetrics } from './operator.ts';
 import { describeEntry, type QuarantineEntry } from './quarantine.ts';
+import { SourceWatermark } from './source-watermark.ts';
 
 /** What a source connector hands the runtime: a batch of valid records and the records its contract refused. */
 export interface SourceChunk {
@@ -174,7 +175,13 @@ async function drive(
 ): Promise<void> {
   const node = s.node;
   if (node?.op !== 'read') throw new RunError(`stage ${s.id} is not a read`, flow, s.id);
-  const reader = await io.openSource(s, live);
+  const fields = node.dataset.contract?.schema.fields ?? [];
+  const timeCol =
+    node.watermark === undefined ? -1 : fields.findIndex((f) => f.name === node.dataset.contract?.eventTime);
+  // The strategy reads the event-time column even when no stage downstream does.
+  const readLive = live !== undefined && timeCol >= 0 ? live.map((x, c) => x || c === timeCol) : live;
+  const strategy = node.watermark === undefined || timeCol < 0 ? undefined : new SourceWatermark(node.watermark);
+  const reader = await io.openSource(s, readLive);
   const t0 = performance.now();
   let published = MIN_TIMESTAMP;
   for await (const chunk of reader.chunks()) {
@@ -202,9 +209,11 @@ async function drive(
     if (chunk.progress !== undefined) io.onProgress?.(s, chunk.progress.done, chunk.progress.total);
     tick();
     out.push(chunk.batch);
+    const derived = strategy?.observe(chunk.batch.columns[timeCol], chunk.batch.length);
+    const wm = Math.max(chunk.watermark ?? MIN_TIMESTAMP, derived ?? MIN_TIMESTAMP);
     // Downstream sees only rises (M1), so an input that already reached +∞ does not end twice.
-    if (chunk.watermark !== undefined && chunk.watermark > published) {
-      published = chunk.watermark;
+    if (wm > published) {
+      published = wm;
       out.watermark(published);
     }
   }

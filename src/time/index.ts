@@ -65,6 +65,13 @@ export {
   type Trigger,
 } from './triggers.ts';
 export {
+  boundedOutOfOrderness,
+  boundOf,
+  monotonic,
+  type WatermarkOptions,
+  type WatermarkStrategy,
+} from './watermarks.ts';
+export {
   type Accumulation,
   resolveWindowing,
   type TimestampCombiner,

@@ -5,6 +5,7 @@ import { duckType, quoteIdent, quoteString, quoteTable } from '../connectors/duc
 import { openTableSink } from '../connectors/duckdb/table-sink.ts';
 import { openDuckSource } from '../connectors/duckdb/table-source.ts';
 import type { Warehouse } from '../connectors/duckdb/warehouse.ts';
+import { openTailSource } from '../connectors/files/tail-source.ts';
 import { openTextSink } from '../connectors/files/text-sink.ts';
 import { openTextSource } from '../connectors/files/text-source.ts';
 import type { Schema } from '../expr/types.ts';
@@ -33,7 +34,9 @@ export function flowIO(
   plan: ProjectPlan,
   quarantined: QuarantineBuffer,
   onProgress?: FlowIO['onProgress'],
+  options: { readonly realClock?: boolean } = {},
 ): FlowIO {
+  const clock = realClock();
   const path = (p: string) => (isAbsolute(p) ? p : join(root, p));
   const schemaOfInput = (s: Stage): Schema => {
     const flow = plan.flows.find((b) => b.flow.name === s.flow);
@@ -48,6 +51,21 @@ export function flowIO(
       const st = storageOf(ds);
       if (st.kind === 'duckdb')
         return openDuckSource(warehouse, { kind: 'table', table: st.table }, contract, st.table, live);
+      if (st.kind === 'jsonl' && st.follow !== undefined) {
+        const follow = st.follow;
+        const file = path(st.path);
+        return untilSignalled((signal) =>
+          openTailSource({
+            file,
+            display: st.path,
+            contract,
+            follow,
+            signal,
+            now: clock,
+            ...(live === undefined ? {} : { live }),
+          }),
+        );
+      }
       const files = await matchFiles(root, st.path, ds.name);
       if (st.kind === 'parquet') return openDuckSource(warehouse, { kind: 'parquet', files }, contract, st.path, live);
       return openTextSource({
@@ -115,6 +133,48 @@ export function flowIO(
       quarantined.set(s, list);
     },
     ...(onProgress === undefined ? {} : { onProgress }),
+    // Batch runs keep processing time still, so their results never depend on how fast the machine is.
+    ...(options.realClock === true ? { clock } : {}),
+  };
+}
+
+/** Whether a flow reads a followed file, and so runs in processing time as well as event time. */
+export function readsFollowed(stages: readonly Stage[]): boolean {
+  return stages.some((s) => {
+    if (s.kind !== 'source' || s.dataset === undefined) return false;
+    const st = storageOf(s.dataset);
+    return st.kind === 'jsonl' && st.follow !== undefined;
+  });
+}
+
+/** `Date.now()`, clamped so it never goes back when the system clock is set back (T6). */
+function realClock(): () => number {
+  let last = Number.NEGATIVE_INFINITY;
+  return () => {
+    const t = Date.now();
+    if (t > last) last = t;
+    return last;
+  };
+}
+
+/**
+ * Lets SIGINT or SIGTERM end an unbounded source gracefully while it is read: the source stops, its watermark goes
+ * to +∞ and the sinks commit what was emitted. The handlers go away with the source.
+ */
+function untilSignalled(openReader: (signal: AbortSignal) => SourceReader): SourceReader {
+  return {
+    async *chunks() {
+      const stop = new AbortController();
+      const onSignal = (): void => stop.abort();
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      try {
+        yield* openReader(stop.signal).chunks();
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+    },
   };
 }
 

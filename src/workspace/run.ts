@@ -4,7 +4,7 @@ import type { BoundFlow } from '../plan/bind.ts';
 import { formatFinding } from '../plan/findings.ts';
 import type { Stage } from '../plan/stage.ts';
 import { type FlowIO, type FlowResult, RunError, runFlow } from '../runtime/execute.ts';
-import { flowIO, type QuarantineBuffer } from './flow-io.ts';
+import { flowIO, type QuarantineBuffer, readsFollowed } from './flow-io.ts';
 import type { Workspace } from './workspace.ts';
 
 /** Options of {@link runProject}. */
@@ -55,7 +55,9 @@ async function runOne(ws: Workspace, warehouse: Warehouse, b: BoundFlow, options
   const runId = randomUUID();
   const started = new Date();
   const quarantined: QuarantineBuffer = new Map();
-  const io = flowIO(ws.root, warehouse, ws.plan, quarantined, options.onProgress);
+  const io = flowIO(ws.root, warehouse, ws.plan, quarantined, options.onProgress, {
+    realClock: readsFollowed(b.stages),
+  });
   try {
     const result = await runFlow(b, ws.registry, io);
     await warehouse.transaction(async () => {

@@ -1,0 +1,86 @@
+import { open, stat } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Contract } from '../../flow/contract.ts';
+import type { Follow } from '../../flow/storage.ts';
+import { BATCH_ROWS, type BatchBuilder, emptyBatch, finishBuilder, newColumns } from '../../runtime/batch.ts';
+import type { SourceChunk, SourceReader } from '../../runtime/execute.ts';
+import type { QuarantineEntry } from '../../runtime/quarantine.ts';
+import { compileValueValidator } from '../../runtime/validate.ts';
+import { JsonlParser } from './jsonl-parser.ts';
+
+const PARSE_BYTES = 64 * 1024;
+const CAPACITY = BATCH_ROWS + 2048;
+
+export interface TailSourceOptions {
+  readonly file: string;
+  readonly display: string;
+  readonly contract: Contract;
+  readonly follow: Follow;
+  readonly live?: readonly boolean[];
+  /** Aborted when the run is asked to stop (SIGINT, SIGTERM): what was read so far is handed on, then the input ends. */
+  readonly signal?: AbortSignal;
+  /** The processing-time clock idleness is measured on. */
+  readonly now: () => number;
+}
+
+/**
+ * Tails a JSON Lines file: what is there, then every appended line, polled every `pollMs`. Each poll yields a chunk
+ * (empty when nothing arrived), so the executor can move processing time on while the input is quiet. Ends when the
+ * signal aborts or after `stopAfterIdleMs` without a new record; the watermark then goes to +∞ as for any source
+ * that ends (the run's sinks commit what was emitted).
+ */
+export function openTailSource(o: TailSourceOptions): SourceReader {
+  const width = o.contract.schema.fields.length;
+  return {
+    async *chunks(): AsyncIterable<SourceChunk> {
+      const parser = new JsonlParser({ source: o.display });
+      const validator = compileValueValidator(o.contract, o.display, o.live);
+      let builder: BatchBuilder = { length: 0, columns: newColumns(width, CAPACITY, o.live) };
+      let rejected: QuarantineEntry[] = [];
+      let offset = 0;
+      let lastData = o.now();
+      const take = (): SourceChunk => {
+        const batch = builder.length === 0 ? emptyBatch(width) : finishBuilder(builder);
+        if (builder.length > 0) builder = { length: 0, columns: newColumns(width, CAPACITY, o.live) };
+        const r = rejected;
+        rejected = [];
+        return { batch, rejected: r, progress: { done: offset, total: offset } };
+      };
+      const run = (rows: ReturnType<JsonlParser['push']>): void => {
+        for (const e of rows.errors) rejected.push(e);
+        if (rows.count > 0) validator.validateInto(rows, 0, builder, rejected);
+      };
+      const fh = await open(o.file, 'r');
+      const buffer = Buffer.allocUnsafe(1 << 20);
+      try {
+        while (o.signal?.aborted !== true) {
+          const size = (await stat(o.file)).size;
+          // A file cut shorter than what was read was replaced or truncated: there is no sound place to resume.
+          if (size < offset) throw new Error(`${o.display}: the followed file shrank from ${offset} to ${size} bytes`);
+          let got = false;
+          while (offset < size) {
+            const { bytesRead } = await fh.read(buffer, 0, Math.min(buffer.length, size - offset), offset);
+            if (bytesRead === 0) break;
+            for (let at = 0; at < bytesRead; at += PARSE_BYTES) {
+              run(parser.push(buffer.subarray(at, Math.min(at + PARSE_BYTES, bytesRead))));
+              if (builder.length >= BATCH_ROWS || rejected.length > 0) yield take();
+            }
+            offset += bytesRead;
+            got = true;
+          }
+          if (got) lastData = o.now();
+          yield take();
+          const idleStop = o.follow.stopAfterIdleMs;
+          if (idleStop !== undefined && o.now() - lastData >= idleStop) break;
+          await sleep(o.follow.pollMs, undefined, o.signal === undefined ? {} : { signal: o.signal }).catch(
+            () => undefined,
+          );
+        }
+        run(parser.finish());
+        if (builder.length > 0 || rejected.length > 0) yield take();
+      } finally {
+        await fh.close();
+      }
+    },
+  };
+}
