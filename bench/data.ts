@@ -90,3 +90,47 @@ export async function ensureData(dir: string, rows: number, log: (s: string) => 
   }
   return { rows, csv, parquet };
 }
+
+/** Event time covered by the windowed bench's input, whatever its size: 200 s is 100 window starts of 2 s. */
+export const WINDOW_SPAN_MS = 200_000;
+
+/** One key per thousand events (10,000 keys for 10M), so every key has events in every 10 s window. */
+export function windowKeys(rows: number): number {
+  return Math.max(1, Math.round(rows / 1000));
+}
+
+/**
+ * The windowed bench's input as a SELECT: `key` spread by a hash of the event id, `ts` rising evenly over
+ * {@link WINDOW_SPAN_MS} from 2024-01-01 plus up to 500 ms of jitter, so the log is nearly but not exactly in order.
+ */
+function windowEventsSql(rows: number): string {
+  return `SELECT
+      range AS event_id,
+      'k' || CAST(hash(range, 7) % ${windowKeys(rows)} AS VARCHAR) AS key,
+      make_timestamp(1704067200000000 + (CAST(range * ${WINDOW_SPAN_MS} // ${rows} AS BIGINT)
+        + CAST(hash(range, 8) % 500 AS BIGINT)) * 1000) AS ts
+    FROM range(${rows})`;
+}
+
+/** Generates `.bench/data/window-events-N.parquet` once, like {@link ensureData}; returns its path. */
+export async function ensureWindowData(dir: string, rows: number, log: (s: string) => void): Promise<string> {
+  mkdirSync(dir, { recursive: true });
+  const parquet = join(dir, `window-events-${rows}.parquet`);
+  if (existsSync(parquet)) return parquet;
+  log(`generating ${rows.toLocaleString('en')} windowed-bench events under ${dir} (once; cached)`);
+  const db = await DuckDBInstance.create(':memory:');
+  const con = await db.connect();
+  try {
+    await con.run(`SET TimeZone = 'UTC'`);
+    const tmp = `${parquet}.tmp`;
+    rmSync(tmp, { force: true });
+    await con.run(
+      `COPY (${windowEventsSql(rows)}) TO '${tmp}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`,
+    );
+    renameSync(tmp, parquet);
+  } finally {
+    con.closeSync();
+    db.closeSync();
+  }
+  return parquet;
+}

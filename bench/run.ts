@@ -1,9 +1,12 @@
 /**
- * `npm run bench [-- --rows N] [--only csv|parquet] [--repeat K] [--profile]`
+ * `npm run bench [-- --rows N] [--only csv|parquet|window] [--repeat K] [--profile]`
  *
  * Generates (once, cached under .bench/) an events dataset of N rows (default 10 million) as CSV and Parquet, writes
  * a napkin project over it to .bench/project/, then for each format runs the flow read → filter → withColumns →
- * groupBy/agg → DuckDB table through the library API, and DuckDB running the same query on the same file. Each case
+ * groupBy/agg → DuckDB table through the library API, and DuckDB running the same query on the same file. The
+ * `window` case reads its own N-event Parquet file and counts events per key in sliding 10 s windows every 2 s
+ * (read → window(sliding) → groupBy/agg → DuckDB table), against DuckDB's SQL for the same counts; its rows are
+ * events, so `rowsPerSecond` is events/s. Each case
  * runs in a fresh child process, so one case's peak RSS is not another's. Prints one JSON object per benchmark on
  * stdout and a table for people on stderr.
  *
@@ -13,19 +16,22 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ensureData } from './data.ts';
+import { ensureData, ensureWindowData } from './data.ts';
 import type { Measurement } from './measure.ts';
 import { type Format, writeProject } from './project.ts';
 
+type CaseName = Format | 'window';
+const CASES: readonly CaseName[] = ['csv', 'parquet', 'window'];
+
 interface Args {
   rows: number;
-  formats: Format[];
+  formats: CaseName[];
   repeat: number;
   profile: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { rows: 10_000_000, formats: ['csv', 'parquet'], repeat: 1, profile: false };
+  const args: Args = { rows: 10_000_000, formats: [...CASES], repeat: 1, profile: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = (): string => {
@@ -37,10 +43,11 @@ function parseArgs(argv: readonly string[]): Args {
     else if (a === '--repeat') args.repeat = positiveInt(a, value());
     else if (a === '--only') {
       const f = value();
-      if (f !== 'csv' && f !== 'parquet') throw new Error(`--only takes csv or parquet, got ${f}`);
-      args.formats = [f];
+      const c = CASES.find((x) => x === f);
+      if (c === undefined) throw new Error(`--only takes ${CASES.join(', ')}; got ${f}`);
+      args.formats = [c];
     } else if (a === '--profile') args.profile = true;
-    else throw new Error(`unknown option ${a}; options: --rows N, --only csv|parquet, --repeat K, --profile`);
+    else throw new Error(`unknown option ${a}; options: --rows N, --only csv|parquet|window, --repeat K, --profile`);
   }
   return args;
 }
@@ -84,8 +91,9 @@ const mib = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MiB`;
 const args = parseArgs(process.argv.slice(2));
 const root = resolve(import.meta.dirname, '..', '.bench');
 const data = await ensureData(join(root, 'data'), args.rows, log);
+const windowData = await ensureWindowData(join(root, 'data'), args.rows, log);
 const projectDir = join(root, 'project');
-writeProject(projectDir, data);
+writeProject(projectDir, data, windowData);
 const profDir = join(root, 'prof');
 if (args.profile) mkdirSync(profDir, { recursive: true });
 
@@ -93,8 +101,8 @@ const table: string[][] = [
   ['bench', 'rows', 'napkin s', 'CPU s', 'rows/s', 'peak RSS', 'DuckDB s', 'DuckDB RSS', 'ratio', 'same result'],
 ];
 for (const format of args.formats) {
-  const bench = `${format}-filter-project-aggregate`;
-  const file = format === 'csv' ? data.csv : data.parquet;
+  const bench = format === 'window' ? 'sliding-window-count' : `${format}-filter-project-aggregate`;
+  const file = format === 'window' ? windowData : format === 'csv' ? data.csv : data.parquet;
   log(`${bench}: ${args.rows.toLocaleString('en')} rows, napkin${args.repeat > 1 ? ` x${args.repeat}` : ''} ...`);
   const flags = args.profile
     ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${format}-${Date.now()}.cpuprofile`]

@@ -11,6 +11,8 @@ import type { AggSpec } from './aggregate.ts';
 import { type AggAcc, type RowInputs, rowCombine } from './row-combine.ts';
 
 const OUT_BATCH = 65_536;
+/** Distinct string keys whose encoding is remembered; past it the cache starts over (it only saves work). */
+const ENCODED_CACHE = 1 << 20;
 
 export interface WindowedAggregateSpec {
   readonly keyColumns: readonly number[];
@@ -28,6 +30,7 @@ export interface WindowedAggregateSpec {
  */
 export function windowedAggregateOperator(spec: WindowedAggregateSpec, out: Output, m: StageMetrics): Operator {
   const keyValues = new Map<string, readonly Value[]>();
+  const encoded = new Map<string, string>();
   const width = spec.keyColumns.length + 2 + spec.aggs.length + 4;
   let pending: Column[] = newPending(width);
   let pendingRows = 0;
@@ -73,7 +76,7 @@ export function windowedAggregateOperator(spec: WindowedAggregateSpec, out: Outp
   return {
     push(_port, batch) {
       m.in += batch.length;
-      agg.onBundle(elements(spec, batch, keyValues));
+      agg.onBundle(elements(spec, batch, keyValues, encoded));
       flush();
     },
     watermark(_port, wm) {
@@ -96,20 +99,41 @@ function elements(
   spec: WindowedAggregateSpec,
   batch: Batch,
   keyValues: Map<string, readonly Value[]>,
+  encoded: Map<string, string>,
 ): Element<RowInputs>[] {
   const n = batch.length;
   const keyCols = spec.keyColumns.map((k) => batch.columns[k]);
   const times = batch.columns[spec.eventTime];
   const argCols = spec.args.run(batch.columns, n);
   const out: Element<RowInputs>[] = new Array(n);
+  // Aggregates without an argument (count()) see only a placeholder: with no others, every row shares one frozen
+  // inputs array instead of allocating its own (the combine function only reads it).
+  const constant: RowInputs | null = spec.aggs.every((a) => a.arg < 0)
+    ? Object.freeze(spec.aggs.map((): Value => true))
+    : null;
   for (let i = 0; i < n; i++) {
     let key = '';
-    for (const c of keyCols) key += encodeKeyPart(c[i]);
+    const v = keyCols.length === 1 ? keyCols[0][i] : undefined;
+    if (typeof v === 'string') {
+      // One string key column: encode each distinct value once. Every row of a key then carries the same string
+      // object, whose hash V8 caches, so the lookups below and in the window store do not rehash a new string per row.
+      const known = encoded.get(v);
+      if (known !== undefined) key = known;
+      else {
+        key = encodeKeyPart(v);
+        if (encoded.size >= ENCODED_CACHE) encoded.clear();
+        encoded.set(v, key);
+      }
+    } else for (const c of keyCols) key += encodeKeyPart(c[i]);
     if (!keyValues.has(key))
       keyValues.set(
         key,
         keyCols.map((c) => c[i]),
       );
+    if (constant !== null) {
+      out[i] = { key, value: constant, time: times[i] as number };
+      continue;
+    }
     const value: Value[] = new Array(spec.aggs.length);
     for (let a = 0; a < spec.aggs.length; a++) {
       const arg = spec.aggs[a].arg;

@@ -75,6 +75,10 @@ export class WindowedAggregation<V, A, O> {
   private readonly holds = new HoldSet();
   private readonly ctx: TriggerContext;
   private readonly starts: number[] = [];
+  /** The windows the current bundle added to, in order of first touch; reused across bundles. */
+  private readonly touched: State<A, O>[] = [];
+  /** Counts bundles, for {@link WindowState.bundle}. */
+  private bundle = 0;
   private inputWM = MIN_TIMESTAMP;
   private now = 0;
   private lateness = 0;
@@ -116,11 +120,15 @@ export class WindowedAggregation<V, A, O> {
   onBundle(elements: readonly Element<V>[]): void {
     checkTimes(elements);
     const owm = this.outputWatermark();
-    const touched = new Set<State<A, O>>();
+    this.bundle++;
+    const touched = this.touched;
+    touched.length = 0;
     const fn = this.windowing.window;
     if (isMerging(fn)) this.addMerging(fn, elements, owm, touched);
     else this.addFixed(elements, owm, touched);
     this.fireReady(touched, owm);
+    // Drop the references so that deleted windows can be collected before the next bundle.
+    touched.length = 0;
   }
 
   /** Advances the input watermark (ignored unless it rises, T6) and runs end-of-window and GC handling (L5). */
@@ -154,7 +162,7 @@ export class WindowedAggregation<V, A, O> {
     for (const s of due) s.ptTimer = null;
     // Expired windows ignore their processing-time timers (G8); they are collected at the next watermark.
     for (const s of due) if (this.gcTime(maxTs(s.window)) < this.inputWM) due.delete(s);
-    this.fireReady(due, owm);
+    this.fireReady([...due], owm);
   }
 
   /**
@@ -162,7 +170,7 @@ export class WindowedAggregation<V, A, O> {
    * Readiness is decided for all of them before any fires: windows share nothing within a round, so this equals
    * deciding one by one, and only the windows that fire need sorting.
    */
-  private fireReady(candidates: Set<State<A, O>>, owm: number): void {
+  private fireReady(candidates: readonly State<A, O>[], owm: number): void {
     const ready: State<A, O>[] = [];
     for (const s of candidates) {
       if (s.closed) continue;
@@ -195,7 +203,7 @@ export class WindowedAggregation<V, A, O> {
    * of first appearance; without merging, keys share nothing within a round (hold decisions use the round's output
    * watermark), so the order of adds does not matter.
    */
-  private addFixed(elements: readonly Element<V>[], owm: number, touched: Set<State<A, O>>): void {
+  private addFixed(elements: readonly Element<V>[], owm: number, touched: State<A, O>[]): void {
     let lastKey: Value | undefined;
     let entry: KeyWindows<State<A, O>> | undefined;
     for (const e of elements) {
@@ -218,12 +226,7 @@ export class WindowedAggregation<V, A, O> {
   }
 
   /** Sessions: per key, in order of first appearance, merge once and then add (W7). */
-  private addMerging(
-    fn: SessionWindows,
-    elements: readonly Element<V>[],
-    owm: number,
-    touched: Set<State<A, O>>,
-  ): void {
+  private addMerging(fn: SessionWindows, elements: readonly Element<V>[], owm: number, touched: State<A, O>[]): void {
     const byKey = new Map<KeyWindows<State<A, O>>, Element<V>[]>();
     for (const e of elements) {
       const entry = this.store.entry(e.key);
@@ -250,7 +253,7 @@ export class WindowedAggregation<V, A, O> {
     }
   }
 
-  private add(s: State<A, O>, e: Element<V>, owm: number, touched: Set<State<A, O>>): void {
+  private add(s: State<A, O>, e: Element<V>, owm: number, touched: State<A, O>[]): void {
     if (s.closed) {
       this.closedDrops++;
       return;
@@ -261,7 +264,10 @@ export class WindowedAggregation<V, A, O> {
     if (this.inputWM <= maxTs(s.window)) this.setEowPending(s, true);
     this.setContext(s.window);
     this.trigger.onElement(s.trigger, this.ctx);
-    touched.add(s);
+    if (s.bundle !== this.bundle) {
+      s.bundle = this.bundle;
+      touched.push(s);
+    }
   }
 
   /** H2: the element's hold, unless it is too late to hold. */
@@ -322,6 +328,7 @@ export class WindowedAggregation<V, A, O> {
       last: self?.last ?? null,
       retractions: mergeRetractions(entry.key, olds, self),
       ptTimer: null,
+      bundle: 0,
     };
     for (const s of olds) this.detach(s);
     this.store.set(entry, u.start, merged);
@@ -426,6 +433,7 @@ export class WindowedAggregation<V, A, O> {
       last: null,
       retractions: [],
       ptTimer: null,
+      bundle: 0,
     };
     this.store.set(entry, windowStart(window), s);
     this.armEventTimer(s);
@@ -435,7 +443,11 @@ export class WindowedAggregation<V, A, O> {
   /** Releases a window's holds and timers (when it is merged away or deleted). */
   private detach(s: State<A, O>): void {
     this.setHold(s, null);
-    this.setEowPending(s, false);
+    // Not setEowPending(s, false): that re-arms the event-time timer (a heap move) just before it is cancelled here.
+    if (s.eowPending) {
+      s.eowPending = false;
+      if (this.eowHolds) this.holds.remove(maxTs(s.window));
+    }
     this.timers.cancel('eventTime', s.keyId, windowStart(s.window));
     this.timers.cancel('processingTime', s.keyId, windowStart(s.window));
     s.ptTimer = null;
@@ -504,9 +516,24 @@ export class WindowedAggregation<V, A, O> {
 
   /** Output order within a round: key (as text, by code unit), then window start, then end. */
   private ordered(states: Iterable<State<A, O>>): State<A, O>[] {
-    const rows = [...states].map((s) => ({ s, text: this.store.byId(s.keyId)?.text ?? '' }));
-    rows.sort((a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : compareWindows(a.s.window, b.s.window)));
-    return rows.map((r) => r.s);
+    // Grouped by key text, the distinct texts sorted, then each group stably by window: the same order as one stable
+    // sort by (text, window), but the end of a bounded input (every window at once) sorts a few thousand key texts
+    // and many short, already nearly ordered runs instead of comparing strings across all windows.
+    const byText = new Map<string, State<A, O>[]>();
+    for (const s of states) {
+      const text = this.store.byId(s.keyId)?.text ?? '';
+      const group = byText.get(text);
+      if (group === undefined) byText.set(text, [s]);
+      else group.push(s);
+    }
+    const texts = [...byText.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const out: State<A, O>[] = [];
+    for (const text of texts) {
+      const group = byText.get(text) as State<A, O>[];
+      if (group.length > 1) group.sort((a, b) => compareWindows(a.window, b.window));
+      for (const s of group) out.push(s);
+    }
+    return out;
   }
 }
 
