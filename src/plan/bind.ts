@@ -1,7 +1,15 @@
 import { type AggNode, aggToString, type ExprNode, exprToString } from '../expr/ast.ts';
 import { checkAgg, checkExpr } from '../expr/check.ts';
 import type { Registry } from '../expr/functions.ts';
-import { assignable, type Field, type FieldType, fieldTypeToString, type Schema, sameType } from '../expr/types.ts';
+import {
+  assignable,
+  type Field,
+  type FieldType,
+  fieldTypeToString,
+  isNumeric,
+  type Schema,
+  sameType,
+} from '../expr/types.ts';
 import type { Flow, Output } from '../flow/flow.ts';
 import { eventTimeOf, inputsOf, type RelNode, type StageOptions } from '../flow/rel.ts';
 import { storageToString } from '../flow/storage.ts';
@@ -327,7 +335,7 @@ class Binder {
           'name key columns that exist on both sides, e.g. on: "customer_id" or [{ left: "cust", right: "id" }]',
         );
       }
-      if (!sameType(l.type, r.type) && !(isNumberKind(l) && isNumberKind(r)) && !(isTextKind(l) && isTextKind(r))) {
+      if (!sameType(l.type, r.type) && !(isNumeric(l.type) && isNumeric(r.type)) && !(isTextKind(l) && isTextKind(r))) {
         return this.fail(
           'joinKeys',
           at,
@@ -488,10 +496,6 @@ function formatWindowFn(fn: WindowFn): string {
 
 function isTextKind(f: FieldType): boolean {
   return f.type.kind === 'string' || f.type.kind === 'enum';
-}
-
-function isNumberKind(f: FieldType): boolean {
-  return f.type.kind === 'int64' || f.type.kind === 'float64' || f.type.kind === 'decimal';
 }
 
 function assignableField(from: FieldType, to: FieldType): boolean {

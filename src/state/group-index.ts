@@ -218,3 +218,18 @@ export function encodeKeyPart(v: Value): string {
     }
   }
 }
+
+/**
+ * The hash key of row `i` over key columns: the value itself for one scalar column (JSON text for a list or struct),
+ * else the concatenation of {@link encodeKeyPart}s. Null is a key like any other here; callers that must not match
+ * nulls (joins) check first.
+ */
+export function rowKey(cols: readonly (readonly Value[])[], i: number): Value {
+  if (cols.length === 1) {
+    const v = cols[0][i];
+    return typeof v === 'object' && v !== null ? JSON.stringify(v) : v;
+  }
+  let k = '';
+  for (const c of cols) k += encodeKeyPart(c[i]);
+  return k;
+}

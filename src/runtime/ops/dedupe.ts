@@ -1,5 +1,5 @@
 import type { Value } from '../../expr/types.ts';
-import { encodeKeyPart } from '../../state/group-index.ts';
+import { rowKey } from '../../state/group-index.ts';
 import { gather } from '../batch.ts';
 import type { Operator, Output, StageMetrics } from '../operator.ts';
 
@@ -14,14 +14,7 @@ export function dedupeOperator(keys: readonly number[], out: Output, m: StageMet
       const cols = keys.map((k) => batch.columns[k]);
       let n = 0;
       for (let i = 0; i < batch.length; i++) {
-        let key: Value;
-        if (cols.length === 1) key = cols[0][i];
-        else {
-          let k = '';
-          for (const c of cols) k += encodeKeyPart(c[i]);
-          key = k;
-        }
-        if (typeof key === 'object' && key !== null) key = JSON.stringify(key);
+        const key = rowKey(cols, i);
         if (!seen.has(key)) {
           seen.add(key);
           sel[n++] = i;

@@ -1,5 +1,5 @@
 import type { Value } from '../../expr/types.ts';
-import { encodeKeyPart } from '../../state/group-index.ts';
+import { rowKey } from '../../state/group-index.ts';
 import { type Batch, type Column, concatBatches } from '../batch.ts';
 import { isComplete, type Operator, type Output, type StageMetrics } from '../operator.ts';
 import { MinWatermark } from '../watermark.ts';
@@ -95,15 +95,6 @@ function buildTable(batch: Batch, keys: readonly number[]): Map<Value, number[]>
 
 /** The hash key of row i, or null when any key part is null (nulls never join). */
 function keyOf(cols: readonly Column[], i: number): Value {
-  if (cols.length === 1) {
-    const v = cols[0][i];
-    return typeof v === 'object' && v !== null ? JSON.stringify(v) : v;
-  }
-  let k = '';
-  for (const c of cols) {
-    const v = c[i];
-    if (v === null) return null;
-    k += encodeKeyPart(v);
-  }
-  return k;
+  for (const c of cols) if (c[i] === null) return null;
+  return rowKey(cols, i);
 }
