@@ -3,12 +3,14 @@
  * draw and run them. Everything else under `src/` is internal and may change without notice.
  */
 
+export type { UserCombine } from './expr/ast.ts';
 export {
   Agg,
   and,
   avg,
   coalesce,
   col,
+  combine,
   concat,
   count,
   countDistinct,
@@ -41,6 +43,7 @@ export {
   type WindowOptions,
 } from './flow/rel.ts';
 export { csv, duckdb, jsonl, parquet, type Storage } from './flow/storage.ts';
+export type { IntervalJoinOptions, WindowJoinOptions } from './flow/time-join.ts';
 export type { Finding, Severity } from './plan/findings.ts';
 export { type ColumnEdge, type DatasetLineage, projectLineage } from './plan/lineage.ts';
 export { type ProjectPlan, planProject } from './plan/project-plan.ts';

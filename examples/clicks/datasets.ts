@@ -70,3 +70,21 @@ export const livePanes = dataset('web.live_page_view_panes', {
   storage: jsonl('out/live-panes.jsonl'),
   contract: contract({ fields: paneFields }),
 });
+
+/** Views the minute windows dropped as too late (more than 5 minutes after the minute's end), kept for inspection. */
+export const lateClicks = dataset('web.late_clicks', {
+  owner: 'web-team',
+  description: 'Page views that arrived after their minute was closed, with the window they missed and why',
+  storage: jsonl('out/late-clicks.jsonl'),
+  contract: contract({
+    fields: {
+      event_id: t.string(),
+      page: t.string(),
+      user_id: t.string(),
+      at: t.timestamp(),
+      window_start: t.timestamp(),
+      window_end: t.timestamp(),
+      drop_reason: t.enum('drop_reason', ['late', 'closed']),
+    },
+  }),
+});

@@ -15,13 +15,32 @@ export type ExprNode =
     }
   | { readonly kind: 'cast'; readonly arg: ExprNode; readonly to: DataType };
 
-/** Aggregate functions of `groupBy().agg()`. */
-export type AggFn = 'count' | 'sum' | 'min' | 'max' | 'avg' | 'countDistinct';
+/** Aggregate functions of `groupBy().agg()`; `combine` is a user-defined combine function ({@link UserCombine}). */
+export type AggFn = 'count' | 'sum' | 'min' | 'max' | 'avg' | 'countDistinct' | 'combine';
+
+/**
+ * A user-defined combine function, the general form of an aggregate: how values fold into an accumulator, how
+ * accumulators merge (when session windows merge) and how a result is read out. Accumulators must be plain data
+ * (they are stored per key and window and will be checkpointed); `add` may update its accumulator in place and returns
+ * the one to keep; `merge` returns a new accumulator; `extract` returns a value of the declared `result` type.
+ */
+export interface UserCombine<A = unknown> {
+  /** Shown in plans, errors and lineage. */
+  readonly name: string;
+  /** The type of `extract`'s value; results are always nullable. */
+  readonly result: DataType;
+  create(): A;
+  add(acc: A, value: Value): A;
+  merge(accs: readonly A[]): A;
+  extract(acc: A): Value;
+}
 
 /** One aggregate: `count()` has no argument (counts rows); every other aggregate ignores nulls. */
 export interface AggNode {
   readonly fn: AggFn;
   readonly arg?: ExprNode;
+  /** The function of `fn: 'combine'`. */
+  readonly udf?: UserCombine;
 }
 
 /** Renders an expression as napkin DSL text, used in error messages and `napkin draw`. */
@@ -53,7 +72,7 @@ function callToString(fn: string, args: readonly ExprNode[]): string {
 }
 
 export function aggToString(a: AggNode): string {
-  return `${a.fn}(${a.arg === undefined ? '' : exprToString(a.arg)})`;
+  return `${a.fn === 'combine' ? `combine:${a.udf?.name ?? '?'}` : a.fn}(${a.arg === undefined ? '' : exprToString(a.arg)})`;
 }
 
 /** Names of the columns an expression reads, in first-seen order. */

@@ -1,4 +1,4 @@
-import type { AggNode, ExprNode } from './ast.ts';
+import type { AggNode, ExprNode, UserCombine } from './ast.ts';
 import type { DataType, Value } from './types.ts';
 
 /** Anything an operator accepts where an expression is expected: an `Expr` or a plain literal. */
@@ -264,4 +264,33 @@ export function avg(e: ExprLike): Agg {
 }
 export function countDistinct(e: ExprLike): Agg {
   return new Agg({ fn: 'countDistinct', arg: toNode(e) });
+}
+
+/**
+ * A user-defined aggregate: `fn` folds the non-null values of `e` (create/add/merge/extract). `result` may be a data
+ * type or a contract field such as `t.float64()`.
+ * @example
+ * const range = { name: 'range', result: t.float64(), create: () => ({ lo: null, hi: null }), add: ..., merge: ...,
+ *   extract: (a) => (a.lo === null ? null : a.hi - a.lo) };
+ * read(readings).window(sessions('5m')).groupBy('sensor').agg({ spread: combine(range, col('value')) })
+ */
+export function combine<A>(
+  fn: Omit<UserCombine<A>, 'result'> & { readonly result: DataType | { readonly type: DataType } },
+  e: ExprLike,
+): Agg {
+  if (typeof fn.name !== 'string' || fn.name.length === 0) throw new Error('combine: give the function a name');
+  for (const m of ['create', 'add', 'merge', 'extract'] as const) {
+    if (typeof fn[m] !== 'function') throw new Error(`combine(${fn.name}): ${m} must be a function`);
+  }
+  const result = 'kind' in fn.result ? fn.result : fn.result.type;
+  // Methods are called through `fn`, so a class instance keeps its prototype and `this`.
+  const udf: UserCombine<A> = {
+    name: fn.name,
+    result,
+    create: () => fn.create(),
+    add: (acc, v) => fn.add(acc, v),
+    merge: (accs) => fn.merge(accs),
+    extract: (acc) => fn.extract(acc),
+  };
+  return new Agg({ fn: 'combine', arg: toNode(e), udf: udf as unknown as UserCombine });
 }

@@ -61,6 +61,10 @@ export function checkAgg(agg: AggNode, schema: Schema, registry: Registry): Chec
   }
   const arg = checkExpr(agg.arg, schema, registry);
   if (arg.type === undefined) return { errors: arg.errors.map((e) => ({ ...e, path: `/arg${e.path ?? ''}` })) };
+  if (agg.fn === 'combine') {
+    if (agg.udf === undefined) return { errors: [{ message: `${aggToString(agg)}: combine needs its function` }] };
+    return { type: ft(agg.udf.result, true), bound: arg.bound, errors: [] };
+  }
   const t = checkAggType(agg.fn, arg.type);
   if (typeof t === 'string') return { errors: [{ message: `${aggToString(agg)}: ${t}`, path: '/arg' }] };
   return { type: t, bound: arg.bound, errors: [] };
@@ -91,6 +95,8 @@ function checkAggType(fn: AggNode['fn'], arg: FieldType): FieldType | string {
       return ORDERED.has(t.kind)
         ? ft(t, true)
         : `${fn} takes numbers, strings, timestamps or dates, got ${typeToString(t)}`;
+    case 'combine':
+      return 'combine is typed by its function';
     default:
       return assertNever(fn);
   }

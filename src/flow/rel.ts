@@ -5,9 +5,17 @@ import type { StageMode } from '../time/duration.ts';
 import { parseDuration } from '../time/duration.ts';
 import type { WatermarkStrategy } from '../time/watermarks.ts';
 import { resolveWindowing, type Windowing, type WindowingOptions } from '../time/windowing.ts';
-import type { WindowFn } from '../time/windows.ts';
+import type { FixedWindows, SlidingWindows, WindowFn } from '../time/windows.ts';
 import type { FieldSpec } from './contract.ts';
 import type { Dataset } from './dataset.ts';
+import { type TemporalJoinOptions, temporalJoinNode } from './temporal-join.ts';
+import {
+  type IntervalJoinOptions,
+  intervalJoinNode,
+  keyPairs,
+  type WindowJoinOptions,
+  windowJoinNode,
+} from './time-join.ts';
 
 /** What a source does with a record that breaks its dataset's contract. */
 export type OnInvalid = 'fail' | 'quarantine';
@@ -77,7 +85,47 @@ export type RelNode = StageMeta &
         readonly on: readonly { readonly left: string; readonly right: string }[];
         readonly how: 'inner' | 'left';
       }
+    | {
+        /** Pairs of equal key in the same event-time window (fixed or sliding), emitted when the window closes. */
+        readonly op: 'windowJoin';
+        readonly left: RelNode;
+        readonly right: RelNode;
+        readonly on: readonly { readonly left: string; readonly right: string }[];
+        readonly how: 'inner' | 'left';
+        readonly window: FixedWindows | SlidingWindows;
+        /** Absent: the side's contract `eventTime` (see {@link joinEventTimes}). */
+        readonly leftEventTime?: string;
+        readonly rightEventTime?: string;
+      }
+    | {
+        /** Pairs of equal key with `left.time + from <= right.time <= left.time + to` (ms, inclusive), inner only. */
+        readonly op: 'intervalJoin';
+        readonly left: RelNode;
+        readonly right: RelNode;
+        readonly on: readonly { readonly left: string; readonly right: string }[];
+        readonly from: number;
+        readonly to: number;
+        readonly leftEventTime?: string;
+        readonly rightEventTime?: string;
+      }
+    | {
+        /** Each left row with the right version of its key valid at the left row's event time (a keyed changelog). */
+        readonly op: 'temporalJoin';
+        readonly left: RelNode;
+        readonly right: RelNode;
+        readonly on: readonly { readonly left: string; readonly right: string }[];
+        readonly how: 'inner' | 'left';
+        /** A boolean right column: true marks a tombstone. */
+        readonly deletedWhen?: string;
+        readonly leftEventTime?: string;
+        readonly rightEventTime?: string;
+      }
     | { readonly op: 'union'; readonly inputs: readonly RelNode[] }
+    | {
+        /** The side output of a windowed aggregate (`input`): the records it dropped, one row per (record, window). */
+        readonly op: 'lateRecords';
+        readonly input: RelNode;
+      }
     | { readonly op: 'dedupe'; readonly input: RelNode; readonly keys: readonly string[] }
     | {
         readonly op: 'map';
@@ -96,6 +144,9 @@ export function inputsOf(node: RelNode): readonly RelNode[] {
     case 'read':
       return [];
     case 'join':
+    case 'windowJoin':
+    case 'intervalJoin':
+    case 'temporalJoin':
       return [node.left, node.right];
     case 'union':
       return node.inputs;
@@ -148,26 +199,44 @@ export class Rel {
 
   /**
    * Windows the relation in event time, for a keyed aggregation: `.window(fixed('1h')).groupBy('k').agg({...})`
-   * gives one row per pane (key, window, firing). Event time is the input contract's `eventTime` field unless
-   * `options.eventTime` names another timestamp column; the other options default as in `resolveWindowing`.
+   * gives one row per pane (key, window, firing); `.window(fixed('1h')).join(right, { on })` is a window join. Event
+   * time is the input contract's `eventTime` field unless `options.eventTime` names another timestamp column; the
+   * other options default as in `resolveWindowing`.
    */
   window(fn: WindowFn, options: WindowOptions = {}): WindowedRel {
     const { eventTime, ...rest } = options;
-    if (rest.accumulation === 'retracting') {
-      throw new Error(
-        "window: accumulation 'retracting' is not supported by groupBy().agg() yet; use 'discarding' or 'accumulating'",
-      );
-    }
     return new WindowedRel(this.node, resolveWindowing({ ...rest, window: fn }), eventTime);
   }
 
   /** A hash join on key columns. Right-side key columns named like the left ones are not repeated. */
   join(right: Rel, options: { readonly on: JoinOn; readonly how?: 'inner' | 'left' }): Rel {
-    const on = (typeof options.on === 'string' ? [options.on] : options.on).map((k) =>
-      typeof k === 'string' ? { left: k, right: k } : k,
-    );
-    if (on.length === 0) throw new Error('join: name at least one key column in `on`');
+    const on = keyPairs(options.on, 'join');
     return new Rel({ op: 'join', left: this.node, right: right.node, on, how: options.how ?? 'inner' });
+  }
+
+  /**
+   * An event-time join of rows close in time: each pair of equal key with `this.time + from <= right.time <=
+   * this.time + to` (inclusive; `from` and `to` are signed durations), as soon as both rows have arrived. Inner only.
+   * Columns: this relation's, then the right one's (right key columns named like the left ones are not repeated).
+   * @example
+   * read(payments).intervalJoin(read(orders), { on: 'order_id', from: '-1h', to: '0s' })
+   */
+  intervalJoin(right: Rel, options: IntervalJoinOptions): Rel {
+    return new Rel(intervalJoinNode(this.node, right.node, options));
+  }
+
+  /**
+   * An event-time temporal join against a keyed changelog: each row of this stream, at event time t, meets the
+   * `table` version of its key with the greatest event time ≤ t (the row "as of t"; a `deletedWhen` tombstone means
+   * no row). The answer depends on event times only, so batch and stream runs agree. A row is emitted once the
+   * table's watermark has passed t. A version or a row behind its own side's watermark is late: dropped and counted.
+   * Of two versions with the same key and time, the last received wins. Columns: this relation's, then the table's (key columns named
+   * like the left ones are not repeated, `deletedWhen` is dropped).
+   * @example
+   * read(orders).temporalJoin(read(fxRates), { on: 'currency', how: 'left' })
+   */
+  temporalJoin(table: Rel, options: TemporalJoinOptions): Rel {
+    return new Rel(temporalJoinNode(this.node, table.node, options));
   }
 
   /** All rows of this relation and the others; schemas must match by column name and type. */
@@ -195,6 +264,24 @@ export class Rel {
     return new Rel({ op: 'map', input: this.node, fn, reads: declared.reads, writes: declared.writes });
   }
 
+  /**
+   * The records a windowed aggregate dropped instead of counting them in a pane: too late for a window past its
+   * allowed lateness (L3, `drop_reason` 'late') or arriving after the window's trigger finished (G16, 'closed').
+   * One row per (record, window): the record's columns, then `window_start`, `window_end` and `drop_reason`. Write
+   * it to a dataset so that late data is kept, inspectable and replayable instead of vanishing.
+   * @example
+   * const perMinute = read(clicks).window(fixed('1m'), { allowedLateness: '5m' }).groupBy('user').agg({ n: count() });
+   * flow({ ..., outputs: [write(counts, perMinute), write(lateClicks, perMinute.lateRecords())] })
+   */
+  lateRecords(): Rel {
+    if (this.node.op !== 'aggregate' || this.node.windowing === undefined) {
+      throw new Error(
+        "lateRecords: call it on a windowed aggregate, e.g. read(x).window(fixed('1m')).groupBy('k').agg({...}).lateRecords()",
+      );
+    }
+    return new Rel({ op: 'lateRecords', input: this.node });
+  }
+
   /** Names this stage and sets its SLA, owner or mode. Stateful stages should be named: state keys on the id. */
   stage(id: string, options: StageOptions = {}): Rel {
     if (!/^[a-z_][a-z0-9_]*$/.test(id)) throw new Error(`stage('${id}'): ids are lower-case letters, digits and _`);
@@ -220,6 +307,18 @@ export class WindowedRel {
   groupBy(...keys: string[]): GroupedRel {
     return new GroupedRel(this.input, keys, { windowing: this.windowing, eventTime: this.eventTime });
   }
+
+  /**
+   * A window join: each pair of equal key whose rows fall in the same window (fixed or sliding; each side by its own
+   * event time), once per shared window, when the watermark passes the window's end. Columns: left, right (shared
+   * key columns once), then `window_start` and `window_end`. Rows for a window already emitted are dropped and
+   * counted as `lateDropped`.
+   * @example
+   * read(clicks).window(fixed('1m')).join(read(views), { on: 'user', how: 'left' })
+   */
+  join(right: Rel, options: WindowJoinOptions): Rel {
+    return new Rel(windowJoinNode(this.input, this.windowing, this.eventTime, right.node, options));
+  }
 }
 
 /** The result of `groupBy`: finish with `agg`. */
@@ -234,7 +333,10 @@ export class GroupedRel {
   /**
    * One output row per key: the key columns, then the aggregates in the order given. Windowed, one row per pane:
    * keys, `window_start`, `window_end`, the aggregates, then `pane_timing`, `pane_index`, `pane_is_last` and
-   * `event_time` (the pane's timestamp).
+   * `event_time` (the pane's timestamp). With `accumulation: 'retracting'` a last column `retraction` tells rows
+   * that withdraw an earlier result (the previous pane of the window, just before its new pane, or a session merged
+   * into another, with null pane fields) from rows that assert one (A3); a merge write deletes a key whose last row
+   * is a retraction.
    */
   agg(aggs: Readonly<Record<string, Agg>>): Rel {
     const list = Object.entries(aggs).map(([name, a]) => ({ name, agg: a.node }));
@@ -256,8 +358,23 @@ export class GroupedRel {
  * come from (through the first input of joins and unions).
  */
 export function eventTimeOf(node: Extract<RelNode, { op: 'aggregate' }>): string | undefined {
-  if (node.eventTime !== undefined) return node.eventTime;
-  let n: RelNode = node.input;
+  return node.eventTime ?? contractEventTime(node.input);
+}
+
+/** The event-time columns of both sides of a time-bounded join: the declared ones, else each side's contract's. */
+export function joinEventTimes(node: Extract<RelNode, { op: 'windowJoin' | 'intervalJoin' | 'temporalJoin' }>): {
+  readonly left: string | undefined;
+  readonly right: string | undefined;
+} {
+  return {
+    left: node.leftEventTime ?? contractEventTime(node.left),
+    right: node.rightEventTime ?? contractEventTime(node.right),
+  };
+}
+
+/** The `eventTime` of the contract a relation's rows come from (through the first input of joins and unions). */
+function contractEventTime(node: RelNode): string | undefined {
+  let n: RelNode = node;
   for (;;) {
     if (n.op === 'read') return n.dataset.contract?.eventTime;
     n = inputsOf(n)[0];

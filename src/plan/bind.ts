@@ -11,10 +11,11 @@ import {
   sameType,
 } from '../expr/types.ts';
 import type { Flow, Output } from '../flow/flow.ts';
-import { eventTimeOf, inputsOf, type RelNode, type StageOptions } from '../flow/rel.ts';
+import { eventTimeOf, inputsOf, joinEventTimes, type RelNode, type StageOptions } from '../flow/rel.ts';
 import { storageToString } from '../flow/storage.ts';
-import { modeForSla, parseDuration } from '../time/duration.ts';
+import { formatDuration, modeForSla, parseDuration } from '../time/duration.ts';
 import type { WindowFn } from '../time/windows.ts';
+import { bindTemporalJoin } from './bind-temporal-join.ts';
 import { type Finding, finding, type Location } from './findings.ts';
 import type { Stage, StageKind } from './stage.ts';
 
@@ -186,8 +187,18 @@ class Binder {
         return this.aggregate(node, inputs[0], at);
       case 'join':
         return this.join(node, inputs[0], inputs[1], at);
+      case 'windowJoin':
+      case 'intervalJoin':
+        return this.timeJoin(node, inputs[0], inputs[1], at);
+      case 'temporalJoin': {
+        const sides = { left: this.ids.get(node.left) ?? '?', right: this.ids.get(node.right) ?? '?' };
+        const r = bindTemporalJoin(node, inputs[0], inputs[1], sides);
+        return 'fields' in r ? r : this.fail(r.rule, at, r.message, r.hint);
+      }
       case 'union':
         return this.union(inputs, at);
+      case 'lateRecords':
+        return this.lateRecords(node.input, at);
       case 'dedupe':
         return this.keys(node.keys, inputs[0], at, 'dedupe') ? inputs[0] : undefined;
       case 'map': {
@@ -244,6 +255,30 @@ class Binder {
     return ok ? { fields } : undefined;
   }
 
+  /** The schema of a windowed aggregate's dropped records: its input's columns, the window and why. */
+  private lateRecords(agg: RelNode, at: Location): Schema | undefined {
+    if (agg.op !== 'aggregate') return undefined;
+    const input = this.schemaOf(this.ids.get(agg.input) ?? '');
+    if (input === undefined) return undefined;
+    const clash = LATE_COLUMNS.filter((c) => input.fields.some((f) => f.name === c.name));
+    if (clash.length > 0) {
+      return this.fail(
+        'duplicateColumn',
+        at,
+        `lateRecords adds ${clash.map((c) => `'${c.name}'`).join(', ')}, which the aggregate's input already has`,
+        'rename the input column before the window, e.g. .withColumns({ src_window_start: col("window_start") })',
+      );
+    }
+    // Only the global window has no bounds.
+    const global = agg.windowing?.window.kind === 'global';
+    return {
+      fields: [
+        ...input.fields,
+        ...LATE_COLUMNS.map((f) => (f.name === 'drop_reason' ? f : { ...f, nullable: global })),
+      ],
+    };
+  }
+
   private aggregate(node: Extract<RelNode, { op: 'aggregate' }>, input: Schema, at: Location): Schema | undefined {
     const { keys, aggs } = node;
     if (!this.keys(keys, input, at, 'groupBy')) return undefined;
@@ -281,9 +316,12 @@ class Binder {
     const global = node.windowing.window.kind === 'global';
     const ts = (name: string): Field => ({ name, type: { kind: 'timestamp' }, nullable: global });
     const k = keys.length;
-    return {
-      fields: [...fields.slice(0, k), ts('window_start'), ts('window_end'), ...fields.slice(k), ...PANE_FIELDS],
-    };
+    const head = [...fields.slice(0, k), ts('window_start'), ts('window_end'), ...fields.slice(k)];
+    if (node.windowing.accumulation !== 'retracting') return { fields: [...head, ...PANE_FIELDS] };
+    // Retracting: every row says whether it asserts or retracts; the retraction of a session merged away has no pane.
+    const merging = node.windowing.window.kind === 'session';
+    const pane = PANE_FIELDS.map((f) => ({ ...f, nullable: merging }));
+    return { fields: [...head, ...pane, { name: 'retraction', type: { kind: 'bool' }, nullable: false }] };
   }
 
   /** NAP023: a windowed aggregate needs a timestamp column to assign windows by. */
@@ -323,7 +361,12 @@ class Binder {
     return false;
   }
 
-  private join(node: Extract<RelNode, { op: 'join' }>, left: Schema, right: Schema, at: Location): Schema | undefined {
+  private join(
+    node: Extract<RelNode, { op: 'join' | 'windowJoin' | 'intervalJoin' }>,
+    left: Schema,
+    right: Schema,
+    at: Location,
+  ): Schema | undefined {
     for (const k of node.on) {
       const l = left.fields.find((f) => f.name === k.left);
       const r = right.fields.find((f) => f.name === k.right);
@@ -351,12 +394,104 @@ class Binder {
       return this.fail(
         'joinKeys',
         at,
-        `column(s) ${clash.join(', ')} exist on both sides of the join`,
+        `column(s) ${clash.join(', ')} are on both the left (stage ${this.ids.get(node.left)}) and the right (stage ${this.ids.get(node.right)}) of the ${JOIN_NAMES[node.op]}`,
         'rename or drop them on one side with select() before the join',
       );
     }
-    const extra = rightFields.map((f) => (node.how === 'left' ? { ...f, nullable: true } : f));
+    const outer = node.op !== 'intervalJoin' && node.how === 'left';
+    const extra = rightFields.map((f) => (outer ? { ...f, nullable: true } : f));
     return { fields: [...left.fields, ...extra] };
+  }
+
+  /** A window or interval join: the join's schema, an event time on each side, then the window bounds (NAP024). */
+  private timeJoin(
+    node: Extract<RelNode, { op: 'windowJoin' | 'intervalJoin' }>,
+    left: Schema,
+    right: Schema,
+    at: Location,
+  ): Schema | undefined {
+    const times = joinEventTimes(node);
+    // Both sides are checked, so one `napkin check` names every missing event time.
+    const leftOk = this.sideEventTime(node, 'left', times.left, left, at);
+    const rightOk = this.sideEventTime(node, 'right', times.right, right, at);
+    if (!leftOk || !rightOk || !this.joinBounds(node, at)) return undefined;
+    const joined = this.join(node, left, right, at);
+    if (joined === undefined || node.op === 'intervalJoin') return joined;
+    const clash = joined.fields.filter((f) => f.name === 'window_start' || f.name === 'window_end').map((f) => f.name);
+    if (clash.length > 0) {
+      return this.fail(
+        'duplicateColumn',
+        at,
+        `the window join adds ${clash.join(', ')}, which an input already has`,
+        'rename the column on that side with select() or withColumns() before the join',
+      );
+    }
+    const ts = (name: string): Field => ({ name, type: { kind: 'timestamp' }, nullable: false });
+    return { fields: [...joined.fields, ts('window_start'), ts('window_end')] };
+  }
+
+  /** NAP023 for one side of a window or interval join. */
+  private sideEventTime(
+    node: Extract<RelNode, { op: 'windowJoin' | 'intervalJoin' }>,
+    side: 'left' | 'right',
+    name: string | undefined,
+    input: Schema,
+    at: Location,
+  ): boolean {
+    const what = JOIN_NAMES[node.op];
+    const option =
+      node.op === 'intervalJoin'
+        ? `intervalJoin(right, { ${side}EventTime: 'col' })`
+        : side === 'left'
+          ? "window(fn, { eventTime: 'col' })"
+          : "join(right, { rightEventTime: 'col' })";
+    if (name === undefined) {
+      this.fail(
+        'eventTime',
+        at,
+        `the ${what} has no event-time column on its ${side} side (${this.ids.get(node[side])}): the contract declares no eventTime`,
+        `declare eventTime: 'col' on that side's contract, or name the column with ${option}`,
+      );
+      return false;
+    }
+    const f = input.fields.find((x) => x.name === name);
+    if (f !== undefined && f.type.kind === 'timestamp' && !f.nullable) return true;
+    this.fail(
+      'eventTime',
+      at,
+      `event-time column '${name}' of the ${what}'s ${side} side ${f === undefined ? `is not one of its columns (${names(input)})` : `is ${fieldTypeToString(f)}, not a required timestamp`}`,
+      `name a non-null timestamp column with ${option}, or cast it with withColumns first`,
+    );
+    return false;
+  }
+
+  /**
+   * NAP024: the DSL refuses these, but a node is plain data: session windows differ per side and key, the global
+   * window is the hash join, and `from > to` pairs nothing.
+   */
+  private joinBounds(node: Extract<RelNode, { op: 'windowJoin' | 'intervalJoin' }>, at: Location): boolean {
+    if (node.op === 'intervalJoin') {
+      if (node.from <= node.to) return true;
+      this.fail(
+        'timeJoin',
+        at,
+        `interval join bounds from ${node.from} ms > to ${node.to} ms match no pair`,
+        "give from <= to, e.g. { from: '-10s', to: '0s' }",
+      );
+      return false;
+    }
+    // Typed fixed | sliding, but a hand-built node may carry any window function.
+    const fn = node.window as WindowFn;
+    if (fn.kind === 'fixed' || fn.kind === 'sliding') return true;
+    this.fail(
+      'timeJoin',
+      at,
+      `a window join needs fixed or sliding windows, not ${formatWindowFn(fn)}: ${fn.kind === 'session' ? "sessions are formed from each side's own rows, so the sides share no window" : 'the global window is the plain join'}`,
+      fn.kind === 'session'
+        ? 'use fixed() or sliding(), or intervalJoin for rows close in time'
+        : 'use rel.join(right, { on }) instead',
+    );
+    return false;
   }
 
   private union(inputs: readonly Schema[], at: Location): Schema | undefined {
@@ -479,6 +614,14 @@ function isCount(agg: AggNode): boolean {
   return agg.fn === 'count' || agg.fn === 'countDistinct';
 }
 
+/** How findings name the joins. */
+const JOIN_NAMES = { join: 'join', windowJoin: 'window join', intervalJoin: 'interval join' } as const;
+
+/** A signed offset as duration text: '-10s', '0ms', '5m'. */
+function formatOffset(ms: number): string {
+  return ms < 0 ? `-${formatDuration(-ms)}` : formatDuration(ms);
+}
+
 function formatWindowFn(fn: WindowFn): string {
   switch (fn.kind) {
     case 'global':
@@ -507,6 +650,17 @@ function names(s: Schema): string {
   return s.fields.map((f) => f.name).join(', ');
 }
 
+/** What `lateRecords` adds to the dropped records: their window (null bounds: the global window) and why. */
+const LATE_COLUMNS: readonly Field[] = [
+  { name: 'window_start', type: { kind: 'timestamp' }, nullable: true },
+  { name: 'window_end', type: { kind: 'timestamp' }, nullable: true },
+  { name: 'drop_reason', type: { kind: 'enum', name: 'drop_reason', symbols: ['late', 'closed'] }, nullable: false },
+];
+
+function joinKeysText(on: readonly { readonly left: string; readonly right: string }[]): string {
+  return on.map((k) => (k.left === k.right ? k.left : `${k.left} = ${k.right}`)).join(', ');
+}
+
 /** One line of DSL-like text per operator, for `napkin draw` and run summaries. */
 function describe(node: RelNode): string {
   switch (node.op) {
@@ -521,9 +675,17 @@ function describe(node: RelNode): string {
     case 'aggregate':
       return `${node.windowing === undefined ? '' : `window ${formatWindowFn(node.windowing.window)} `}groupBy ${node.keys.join(', ') || '()'} agg ${node.aggs.map((a) => `${a.name} = ${aggToString(a.agg)}`).join(', ')}`;
     case 'join':
-      return `${node.how} join on ${node.on.map((k) => (k.left === k.right ? k.left : `${k.left} = ${k.right}`)).join(', ')}`;
+      return `${node.how} join on ${joinKeysText(node.on)}`;
+    case 'windowJoin':
+      return `${node.how} window join ${formatWindowFn(node.window)} on ${joinKeysText(node.on)}`;
+    case 'intervalJoin':
+      return `interval join on ${joinKeysText(node.on)}, right time in left time + [${formatOffset(node.from)}, ${formatOffset(node.to)}]`;
+    case 'temporalJoin':
+      return `${node.how} temporal join as of event time on ${node.on.map((k) => (k.left === k.right ? k.left : `${k.left} = ${k.right}`)).join(', ')}${node.deletedWhen === undefined ? '' : `, tombstones where ${node.deletedWhen}`}`;
     case 'union':
       return `union of ${node.inputs.length}`;
+    case 'lateRecords':
+      return 'records dropped as late (or for a closed window), one row per window';
     case 'dedupe':
       return `dedupe by ${node.keys.join(', ')}`;
     case 'map':

@@ -48,7 +48,12 @@ export const RULES = {
   eventTime: {
     code: 'NAP023',
     severity: 'error',
-    title: 'a windowed aggregate has no event-time column, or it is not a timestamp',
+    title: 'a windowed aggregate or a time join (window, interval, temporal) lacks a timestamp event-time column',
+  },
+  timeJoin: {
+    code: 'NAP024',
+    severity: 'error',
+    title: 'a window join over session or global windows, or an interval join with from > to',
   },
 } as const satisfies Record<string, FindingRule>;
 

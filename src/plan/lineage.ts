@@ -1,6 +1,6 @@
 import { columnsOf } from '../expr/ast.ts';
 import { exprLineage } from '../expr/lineage.ts';
-import { eventTimeOf, type RelNode } from '../flow/rel.ts';
+import { eventTimeOf, joinEventTimes, type RelNode } from '../flow/rel.ts';
 import type { ProjectPlan, StageRef } from './project-plan.ts';
 import type { ColumnEdge, DirectSubtype, IndirectSubtype } from './sql/lineage.ts';
 import type { Stage } from './stage.ts';
@@ -32,8 +32,9 @@ export function projectLineage(plan: ProjectPlan): Map<string, DatasetLineage> {
   const out = new Map<string, DatasetLineage>();
   for (const b of plan.flows) {
     const perStage = new Map<string, Lineage>();
+    const byId = new Map(b.stages.map((s) => [s.id, s]));
     for (const s of b.stages) {
-      const l = stageLineage(s, perStage, plan);
+      const l = s.node?.op === 'lateRecords' ? lateRecordsLineage(s, byId, perStage) : stageLineage(s, perStage, plan);
       if (l === undefined) continue;
       perStage.set(s.id, l);
       if ((s.kind === 'sink' || s.kind === 'sql') && s.dataset !== undefined) {
@@ -109,6 +110,11 @@ function stageLineage(s: Stage, perStage: Map<string, Lineage>, plan: ProjectPla
       );
       return { columns, indirect: merge(merge(ins[0].indirect, ins[1].indirect), keys) };
     }
+    case 'temporalJoin':
+      return temporalJoinLineage(node, ins[0], ins[1]);
+    case 'windowJoin':
+    case 'intervalJoin':
+      return timeJoinLineage(node, ins[0], ins[1]);
     case 'union': {
       const columns = new Map<string, ColumnEdge[]>();
       for (const name of ins[0].columns.keys())
@@ -118,6 +124,8 @@ function stageLineage(s: Stage, perStage: Map<string, Lineage>, plan: ProjectPla
         );
       return { columns, indirect: ins.reduce<ColumnEdge[]>((acc, l) => merge(acc, l.indirect), []) };
     }
+    case 'lateRecords':
+      return undefined; // projectLineage handles it: it needs the aggregate's input, not its output
     case 'map': {
       const columns = new Map(ins[0].columns);
       for (const w of Object.keys(node.writes)) columns.set(w, through(ins[0], node.reads, 'TRANSFORMATION'));
@@ -126,6 +134,84 @@ function stageLineage(s: Stage, perStage: Map<string, Lineage>, plan: ProjectPla
     default:
       return node satisfies never;
   }
+}
+
+/**
+ * The dropped records of a windowed aggregate carry its input's columns unchanged; their window comes from the event
+ * time, which also decides which records are late.
+ */
+function lateRecordsLineage(
+  s: Stage,
+  byId: ReadonlyMap<string, Stage>,
+  perStage: ReadonlyMap<string, Lineage>,
+): Lineage | undefined {
+  const agg = byId.get(s.inputs[0]);
+  const input = agg === undefined ? undefined : perStage.get(agg.inputs[0]);
+  if (agg?.node?.op !== 'aggregate' || input === undefined) return undefined;
+  const eventTime = eventTimeOf(agg.node);
+  const time = eventTime === undefined ? [] : [eventTime];
+  const columns = new Map(input.columns);
+  const fromTime = through(input, time, 'TRANSFORMATION');
+  columns.set('window_start', fromTime);
+  columns.set('window_end', fromTime);
+  columns.set('drop_reason', []);
+  return { columns, indirect: merge(input.indirect, indirectOf(input, time, 'FILTER')) };
+}
+
+/**
+ * As the hash join: columns come DIRECT from their side. Besides the keys, both event times and the tombstone flag
+ * decide which version a row meets (or whether it meets one), so they are INDIRECT JOIN edges too.
+ */
+function temporalJoinLineage(node: Extract<RelNode, { op: 'temporalJoin' }>, left: Lineage, right: Lineage): Lineage {
+  const columns = new Map([...right.columns, ...left.columns]);
+  const flag = node.deletedWhen;
+  if (flag !== undefined && !left.columns.has(flag)) columns.delete(flag);
+  const times = joinEventTimes(node);
+  const leftCols = [...node.on.map((k) => k.left), ...(times.left === undefined ? [] : [times.left])];
+  const rightCols = [
+    ...node.on.map((k) => k.right),
+    ...(times.right === undefined ? [] : [times.right]),
+    ...(flag === undefined ? [] : [flag]),
+  ];
+  const keys = merge(indirectOf(left, leftCols, 'JOIN'), indirectOf(right, rightCols, 'JOIN'));
+  return { columns, indirect: merge(merge(left.indirect, right.indirect), keys) };
+}
+
+/**
+ * A window or interval join: the hash join's lineage, plus each side's event time deciding which pairs exist (WINDOW
+ * for a window join, JOIN for an interval join, where it is part of the condition); a window join's bounds are
+ * computed from the event times of both sides.
+ */
+function timeJoinLineage(
+  node: Extract<RelNode, { op: 'windowJoin' | 'intervalJoin' }>,
+  left: Lineage,
+  right: Lineage,
+): Lineage {
+  // Left columns win on a shared key name, as in the hash join.
+  const columns = new Map([...right.columns, ...left.columns]);
+  const times = joinEventTimes(node);
+  const leftTime = times.left === undefined ? [] : [times.left];
+  const rightTime = times.right === undefined ? [] : [times.right];
+  const keys = merge(
+    indirectOf(
+      left,
+      node.on.map((k) => k.left),
+      'JOIN',
+    ),
+    indirectOf(
+      right,
+      node.on.map((k) => k.right),
+      'JOIN',
+    ),
+  );
+  const subtype = node.op === 'windowJoin' ? 'WINDOW' : 'JOIN';
+  const byTime = merge(indirectOf(left, leftTime, subtype), indirectOf(right, rightTime, subtype));
+  if (node.op === 'windowJoin') {
+    const bounds = merge(through(left, leftTime, 'TRANSFORMATION'), through(right, rightTime, 'TRANSFORMATION'));
+    columns.set('window_start', bounds);
+    columns.set('window_end', bounds);
+  }
+  return { columns, indirect: merge(merge(merge(left.indirect, right.indirect), keys), byTime) };
 }
 
 function sinkStage(s: Stage, input: Lineage): Lineage {

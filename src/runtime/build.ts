@@ -1,3 +1,4 @@
+import type { UserCombine } from '../expr/ast.ts';
 import { compilePredicate, compileProjection } from '../expr/compile.ts';
 import type { Registry } from '../expr/functions.ts';
 import { type Field, fieldIndex, type Schema } from '../expr/types.ts';
@@ -10,8 +11,11 @@ import { filterOperator } from './ops/filter.ts';
 import { joinOperator } from './ops/join.ts';
 import { mapOperator } from './ops/map.ts';
 import { type ColumnSource, projectOperator } from './ops/project.ts';
+import { buildTemporalJoin } from './ops/temporal-join.ts';
+import { buildTimeJoin } from './ops/time-join-build.ts';
 import { unionOperator } from './ops/union.ts';
 import { windowedAggregateOperator } from './ops/windowed-aggregate.ts';
+import { checkValue } from './value-check.ts';
 
 /**
  * Turns one bound transform stage into its physical operator: expressions are compiled here, once per stage,
@@ -24,6 +28,8 @@ export function buildOperator(
   out: Output,
   m: StageMetrics,
   live?: readonly boolean[],
+  /** Where a windowed aggregate sends the records it drops, when a `lateRecords` stage reads them. */
+  late?: Output,
 ): Operator {
   const node = stage.node as RelNode;
   const schema = stage.schema as Schema;
@@ -70,6 +76,7 @@ export function buildOperator(
       );
       const specs = node.aggs.map((a, i) => ({
         fn: a.agg.fn,
+        ...(a.agg.udf === undefined ? {} : { udf: checkedExtract(a.agg.udf, `stage ${stage.id}, ${a.name}`) }),
         arg: a.agg.arg === undefined ? -1 : withArg.indexOf(a),
         type: schema.fields[node.keys.length + i].type,
       }));
@@ -86,6 +93,7 @@ export function buildOperator(
           },
           out,
           m,
+          late,
         );
       }
       return aggregateOperator(keyColumns, args, specs, out, m);
@@ -106,6 +114,11 @@ export function buildOperator(
         m,
       );
     }
+    case 'temporalJoin':
+      return buildTemporalJoin(node, inputs[0], inputs[1], out, m);
+    case 'windowJoin':
+    case 'intervalJoin':
+      return buildTimeJoin(node, inputs[0], inputs[1], out, m);
     case 'union':
       return unionOperator(
         inputs.map((s) => schema.fields.map((f) => fieldIndex(s, f.name))),
@@ -137,9 +150,42 @@ export function buildOperator(
         m,
       );
     }
+    case 'lateRecords':
+      return passThrough(out, m);
     case 'read':
       throw new Error(`stage ${stage.id}: sources are driven by the executor, not built as operators`);
     default:
       return node satisfies never;
   }
+}
+
+/** A stage that hands on what it receives: the dropped records a windowed aggregate sends to its side output. */
+function passThrough(out: Output, m: StageMetrics): Operator {
+  return {
+    push(_port, batch) {
+      m.in += batch.length;
+      out.push(batch);
+    },
+    watermark(_port, wm) {
+      out.watermark(wm);
+    },
+  };
+}
+
+/** A user combine function whose results are checked against its declared type, so a wrong one names itself. */
+function checkedExtract(fn: UserCombine, where: string): UserCombine {
+  const declared = { type: fn.result, nullable: true };
+  return {
+    name: fn.name,
+    result: fn.result,
+    create: fn.create,
+    add: fn.add,
+    merge: fn.merge,
+    extract(acc) {
+      const v = fn.extract(acc);
+      const problem = checkValue(v, declared);
+      if (problem !== null) throw new Error(`${where}: combine function ${fn.name} returned ${problem}`);
+      return v;
+    },
+  };
 }

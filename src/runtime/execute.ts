@@ -2,13 +2,17 @@ import type { Registry } from '../expr/functions.ts';
 import type { Schema } from '../expr/types.ts';
 import type { BoundFlow } from '../plan/bind.ts';
 import type { Stage } from '../plan/stage.ts';
-import { MAX_TIMESTAMP, MIN_TIMESTAMP } from '../time/timestamps.ts';
 import type { Batch } from './batch.ts';
 import { buildOperator } from './build.ts';
+import { driveSources } from './drive-sources.ts';
 import { liveColumns } from './liveness.ts';
 import { counted, fanOut, isComplete, newMetrics, type Operator, type Output, type StageMetrics } from './operator.ts';
-import { describeEntry, type QuarantineEntry } from './quarantine.ts';
+import type { QuarantineEntry } from './quarantine.ts';
+import { RunError } from './run-error.ts';
+import { SourceRun } from './source-run.ts';
 import { SourceWatermark } from './source-watermark.ts';
+
+export { RunError } from './run-error.ts';
 
 /** What a source connector hands the runtime: a batch of valid records and the records its contract refused. */
 export interface SourceChunk {
@@ -25,6 +29,11 @@ export interface SourceChunk {
 
 export interface SourceReader {
   chunks(): AsyncIterable<SourceChunk>;
+  /**
+   * True for a source that waits for new data (a followed file): it runs concurrently with the others, and only such
+   * a source can go idle (M7). A bounded source (the default) is read to its end, one at a time.
+   */
+  readonly unbounded?: boolean;
 }
 
 /** A sink connector: buffers or stages writes synchronously, publishes atomically on commit. */
@@ -52,10 +61,17 @@ export interface FlowIO {
   quarantine(stage: Stage, entries: readonly QuarantineEntry[]): void;
   onProgress?(stage: Stage, done: number, total: number): void;
   /**
-   * The run's processing-time clock (ms). Read after each source chunk; when it has moved on, operators with
-   * processing-time triggers are told. Without one, processing time never advances (batch runs need none).
+   * The run's processing-time clock (ms). Read at each source chunk and each probe timer; when it has moved on,
+   * operators with processing-time triggers are told, and live sources with an idle timeout are probed on it (M7.2).
+   * Without one, processing time never advances and no source goes idle (batch runs need none).
    */
   clock?(): number;
+  /**
+   * Resolves after `ms` of processing time, or at once when `signal` aborts. While no source has a chunk, the
+   * executor waits on it to probe idle sources (M7.2) and move processing time on; without it, that happens only
+   * when a chunk arrives.
+   */
+  wait?(ms: number, signal: AbortSignal): Promise<void>;
 }
 
 export interface StageResult {
@@ -71,22 +87,10 @@ export interface FlowResult {
   readonly ms: number;
 }
 
-/** A run that stopped: the message names the flow, the stage and what to do. */
-export class RunError extends Error {
-  constructor(
-    message: string,
-    readonly flow: string,
-    readonly stage?: string,
-  ) {
-    super(message);
-    this.name = 'RunError';
-  }
-}
-
 /**
- * Runs one bound flow to completion: builds the operator graph, drives every source through it batch by batch,
- * then commits the sinks and runs the SQL models. If anything fails, every sink is aborted: readers never see a
- * partial result.
+ * Runs one bound flow to completion: builds the operator graph, drives the sources through it batch by batch
+ * (unbounded ones concurrently, see `driveSources`), then commits the sinks and runs the SQL models. If anything
+ * fails, every sink is aborted: readers never see a partial result.
  */
 export async function runFlow(bound: BoundFlow, registry: Registry, io: FlowIO): Promise<FlowResult> {
   const started = performance.now();
@@ -100,23 +104,45 @@ export async function runFlow(bound: BoundFlow, registry: Registry, io: FlowIO):
   const live = liveColumns(stages);
   try {
     for (const s of stages) if (s.kind === 'sink') sinks.set(s.id, await io.openSink(s));
-    const outputOf = (s: Stage): Output =>
-      counted(
-        fanOut(
-          (consumers.get(s.id) ?? []).map(({ stage, port }) => ({
-            push: (b: Batch) => (operators.get(stage) as Operator).push(port, b),
-            watermark: (wm: number) => (operators.get(stage) as Operator).watermark(port, wm),
-          })),
-        ),
-        metrics.get(s.id) as StageMetrics,
-      );
+    const outputs = new Map<string, Output>();
+    const outputOf = (s: Stage): Output => {
+      let o = outputs.get(s.id);
+      if (o === undefined) {
+        o = counted(
+          fanOut(
+            (consumers.get(s.id) ?? []).filter((c) => !isSide(c.stage)).map(({ stage, port }) => inputOf(stage, port)),
+          ),
+          metrics.get(s.id) as StageMetrics,
+        );
+        outputs.set(s.id, o);
+      }
+      return o;
+    };
+    const byId = new Map(stages.map((s) => [s.id, s]));
+    // A `lateRecords` stage reads its input's side output (the records a windowed aggregate dropped), not its rows.
+    const isSide = (id: string): boolean => byId.get(id)?.node?.op === 'lateRecords';
+    const sideOf = (s: Stage): Output | undefined => {
+      const side = (consumers.get(s.id) ?? []).filter((c) => isSide(c.stage));
+      return side.length === 0 ? undefined : fanOut(side.map(({ stage, port }) => inputOf(stage, port)));
+    };
+    // Operators are looked up at call time: a stage's output is made before the stages it feeds are built.
+    const inputOf = (stage: string, port: number): Output => ({
+      push: (b: Batch) => (operators.get(stage) as Operator).push(port, b),
+      watermark: (wm: number) => (operators.get(stage) as Operator).watermark(port, wm),
+      idle: (idle: boolean) => {
+        const op = operators.get(stage) as Operator;
+        if (op.idle !== undefined) op.idle(port, idle);
+        // A single-input stage's status is its input's (M7); filter, project, map and the rest need not say so.
+        else if (byId.get(stage)?.inputs.length === 1) outputOf(byId.get(stage) as Stage).idle?.(idle);
+      },
+    });
     const schemaOf = (id: string): Schema => stages.find((x) => x.id === id)?.schema as Schema;
     for (const s of stages) {
       const m = metrics.get(s.id) as StageMetrics;
       if (s.kind === 'transform') {
         operators.set(
           s.id,
-          timed(buildOperator(s, s.inputs.map(schemaOf), registry, outputOf(s), m, live.get(s.id)), m),
+          timed(buildOperator(s, s.inputs.map(schemaOf), registry, outputOf(s), m, live.get(s.id), sideOf(s)), m),
         );
       } else if (s.kind === 'sink') {
         operators.set(
@@ -126,14 +152,24 @@ export async function runFlow(bound: BoundFlow, registry: Registry, io: FlowIO):
       }
     }
     let now = Number.NEGATIVE_INFINITY;
-    const tick = (): void => {
+    const tick = (): number | undefined => {
       const t = io.clock?.();
-      if (t === undefined || t <= now) return;
+      if (t === undefined || t <= now) return t;
       now = t;
       for (const op of operators.values()) op.processingTime?.(t);
+      return t;
     };
-    for (const s of sourceOrder(stages, consumers))
-      await drive(s, io, outputOf(s), metrics.get(s.id) as StageMetrics, name, live.get(s.id), tick);
+    const runs: SourceRun[] = [];
+    for (const s of stages.filter((x) => x.kind === 'source'))
+      runs.push(
+        await openRun(runs.length, s, io, outputOf(s), metrics.get(s.id) as StageMetrics, name, live.get(s.id)),
+      );
+    const first = drainedFirst(stages, consumers);
+    await driveSources(
+      runs,
+      runs.filter((r) => !r.unbounded && first.has(r.stage.id)),
+      io.wait === undefined ? { now: tick } : { now: tick, wait: io.wait.bind(io) },
+    );
     for (const s of stages) {
       if (s.kind === 'sink' && !ended.has(s.id))
         throw new RunError(`stage ${s.id} never saw the end of its input`, name, s.id);
@@ -164,15 +200,16 @@ export async function runFlow(bound: BoundFlow, registry: Registry, io: FlowIO):
   }
 }
 
-async function drive(
+/** Opens one source and its watermark strategy (M6, M7); nothing is read yet. */
+async function openRun(
+  index: number,
   s: Stage,
   io: FlowIO,
   out: Output,
-  m: StageMetrics,
+  metrics: StageMetrics,
   flow: string,
   live: readonly boolean[] | undefined,
-  tick: () => void,
-): Promise<void> {
+): Promise<SourceRun> {
   const node = s.node;
   if (node?.op !== 'read') throw new RunError(`stage ${s.id} is not a read`, flow, s.id);
   const fields = node.dataset.contract?.schema.fields ?? [];
@@ -182,43 +219,15 @@ async function drive(
   const readLive = live !== undefined && timeCol >= 0 ? live.map((x, c) => x || c === timeCol) : live;
   const strategy = node.watermark === undefined || timeCol < 0 ? undefined : new SourceWatermark(node.watermark);
   const reader = await io.openSource(s, readLive);
-  const t0 = performance.now();
-  let published = MIN_TIMESTAMP;
-  for await (const chunk of reader.chunks()) {
-    m.in += chunk.batch.length + chunk.rejected.length;
-    if (chunk.rejected.length > 0) {
-      if (node.onInvalid === 'fail') {
-        const first = chunk.rejected[0];
-        throw new RunError(
-          `flow ${flow}, stage ${s.id}: ${describeEntry(first)} (contract ${node.dataset.name} v${node.dataset.contract?.version ?? '?'}); fix the input, or read it with { onInvalid: 'quarantine', errorBudget: N } to set bad records aside`,
-          flow,
-          s.id,
-        );
-      }
-      m.quarantined += chunk.rejected.length;
-      io.quarantine(s, chunk.rejected);
-      const budget = node.errorBudget ?? 0;
-      if (budget !== 'unlimited' && m.quarantined > budget) {
-        throw new RunError(
-          `flow ${flow}, stage ${s.id}: ${m.quarantined} records quarantined, over the error budget of ${budget}; last: ${describeEntry(chunk.rejected[chunk.rejected.length - 1])}`,
-          flow,
-          s.id,
-        );
-      }
-    }
-    if (chunk.progress !== undefined) io.onProgress?.(s, chunk.progress.done, chunk.progress.total);
-    tick();
-    out.push(chunk.batch);
-    const derived = strategy?.observe(chunk.batch.columns[timeCol], chunk.batch.length);
-    const wm = Math.max(chunk.watermark ?? MIN_TIMESTAMP, derived ?? MIN_TIMESTAMP);
-    // Downstream sees only rises (M1), so an input that already reached +∞ does not end twice.
-    if (wm > published) {
-      published = wm;
-      out.watermark(published);
-    }
-  }
-  if (published < MAX_TIMESTAMP) out.watermark(MAX_TIMESTAMP);
-  m.ms += performance.now() - t0;
+  return new SourceRun(index, s, {
+    reader,
+    out,
+    metrics,
+    timeCol,
+    io,
+    flow,
+    ...(strategy === undefined ? {} : { strategy }),
+  });
 }
 
 function sinkOperator(sink: SinkWriter, m: StageMetrics, onEnd: () => void): Operator {
@@ -237,6 +246,7 @@ function sinkOperator(sink: SinkWriter, m: StageMetrics, onEnd: () => void): Ope
 /** Adds the time of each call to the stage; `counted` takes back what downstream stages spent inside it. */
 function timed(op: Operator, m: StageMetrics): Operator {
   const pt = op.processingTime?.bind(op);
+  const idle = op.idle?.bind(op);
   return {
     ...(pt === undefined
       ? {}
@@ -244,6 +254,16 @@ function timed(op: Operator, m: StageMetrics): Operator {
           processingTime(now: number) {
             const t0 = performance.now();
             pt(now);
+            m.ms += performance.now() - t0;
+          },
+        }),
+    // Kept absent when the operator has none: the executor then forwards the status itself.
+    ...(idle === undefined
+      ? {}
+      : {
+          idle(port: number, isIdle: boolean) {
+            const t0 = performance.now();
+            idle(port, isIdle);
             m.ms += performance.now() - t0;
           },
         }),
@@ -273,20 +293,30 @@ function consumersOf(stages: readonly Stage[]): Map<string, { stage: string; por
 }
 
 /**
- * Sources that feed the build side of a join run first, so the probe side streams through instead of waiting in
- * memory.
+ * Inputs an operator reads whole before the others stream through: the build side of a hash join, the table side of
+ * a temporal join. A bounded source feeding one is drained before the other sources start, so the streaming side
+ * passes through instead of waiting in memory.
  */
-function sourceOrder(stages: readonly Stage[], consumers: Map<string, { stage: string; port: number }[]>): Stage[] {
+const DRAINED_FIRST: readonly { readonly op: string; readonly port: number }[] = [
+  { op: 'join', port: 1 },
+  { op: 'temporalJoin', port: 1 },
+];
+
+/** Ids of the sources that feed a {@link DRAINED_FIRST} input, directly or through other stages. */
+function drainedFirst(
+  stages: readonly Stage[],
+  consumers: Map<string, { stage: string; port: number }[]>,
+): Set<string> {
   const byId = new Map(stages.map((s) => [s.id, s]));
-  const feedsBuildSide = (id: string, seen = new Set<string>()): boolean => {
+  const feeds = (id: string, seen = new Set<string>()): boolean => {
     if (seen.has(id)) return false;
     seen.add(id);
-    return (consumers.get(id) ?? []).some(
-      ({ stage, port }) => (byId.get(stage)?.op === 'join' && port === 1) || feedsBuildSide(stage, seen),
-    );
+    return (consumers.get(id) ?? []).some(({ stage, port }) => {
+      const op: string | undefined = byId.get(stage)?.op;
+      return DRAINED_FIRST.some((d) => d.op === op && d.port === port) || feeds(stage, seen);
+    });
   };
-  const sources = stages.filter((s) => s.kind === 'source');
-  return [...sources.filter((s) => feedsBuildSide(s.id)), ...sources.filter((s) => !feedsBuildSide(s.id))];
+  return new Set(stages.filter((s) => s.kind === 'source' && feeds(s.id)).map((s) => s.id));
 }
 
 /** SQL models in an order where a model runs after the models (of this flow) whose datasets it reads. */

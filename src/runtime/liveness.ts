@@ -13,6 +13,8 @@ import type { Stage } from '../plan/stage.ts';
 export function liveColumns(stages: readonly Stage[]): Map<string, boolean[]> {
   const byId = new Map(stages.map((s) => [s.id, s]));
   const live = new Map(stages.map((s) => [s.id, new Array<boolean>(s.schema?.fields.length ?? 0).fill(false)]));
+  // A windowed aggregate whose dropped records are read hands on whole input rows, so it reads every input column.
+  const dropsRead = new Set(stages.filter((s) => s.node?.op === 'lateRecords').flatMap((s) => s.inputs));
   // Consumers come after their inputs in a flow's stage list, but a fixpoint does not depend on that order.
   for (let changed = true; changed; ) {
     changed = false;
@@ -22,7 +24,10 @@ export function liveColumns(stages: readonly Stage[]): Map<string, boolean[]> {
         const input = byId.get(id);
         const mark = live.get(id);
         if (input?.schema === undefined || mark === undefined) return;
-        for (const c of readColumns(t, port, input.schema, live.get(t.id) ?? [])) {
+        const read = dropsRead.has(t.id)
+          ? input.schema.fields.map((_, c) => c)
+          : readColumns(t, port, input.schema, live.get(t.id) ?? []);
+        for (const c of read) {
           if (!mark[c]) {
             mark[c] = true;
             changed = true;

@@ -9,6 +9,11 @@ import type { Batch } from './batch.ts';
 export interface Output {
   push(batch: Batch): void;
   watermark(wm: number): void;
+  /**
+   * The stream turned idle (`true`) or active again (M7, after Flink's WatermarkStatus): while idle, a multi-input
+   * operator downstream leaves it out of its minimum (M7.3). Optional: a stage that never goes idle need not say so.
+   */
+  idle?(idle: boolean): void;
 }
 
 /**
@@ -24,6 +29,12 @@ export interface Operator {
    * method, from the run's clock, so processing-time triggers can fire (G2.3).
    */
   processingTime?(now: number): void;
+  /**
+   * Input `port` turned idle or active again (M7). Multi-input operators implement it (see `MinWatermark`); for a
+   * single-input operator without it the executor forwards the status to the stage's output unchanged. A
+   * multi-input operator without it keeps counting the port at its last watermark, which holds its output.
+   */
+  idle?(port: number, idle: boolean): void;
 }
 
 /** Whether a watermark says the input is complete (M5). */
@@ -37,7 +48,7 @@ export interface StageMetrics {
   out: number;
   quarantined: number;
   filtered: number;
-  /** (element, window) pairs a windowed aggregation dropped because their window had expired (L3, L7). */
+  /** (element, window) pairs a windowed aggregate or window join dropped because their window had expired (L3, L7). */
   lateDropped: number;
   /** Wall-clock milliseconds spent inside this stage's own code. */
   ms: number;
@@ -47,7 +58,7 @@ export function newMetrics(): StageMetrics {
   return { in: 0, out: 0, quarantined: 0, filtered: 0, lateDropped: 0, ms: 0 };
 }
 
-/** Sends each batch and watermark to several outputs. */
+/** Sends each batch, watermark and status to several outputs. */
 export function fanOut(outputs: readonly Output[]): Output {
   if (outputs.length === 1) return outputs[0];
   return {
@@ -56,6 +67,9 @@ export function fanOut(outputs: readonly Output[]): Output {
     },
     watermark(wm) {
       for (const o of outputs) o.watermark(wm);
+    },
+    idle(idle) {
+      for (const o of outputs) o.idle?.(idle);
     },
   };
 }
@@ -76,6 +90,11 @@ export function counted(output: Output, metrics: StageMetrics): Output {
     watermark(wm) {
       const t0 = performance.now();
       output.watermark(wm);
+      metrics.ms -= performance.now() - t0;
+    },
+    idle(idle) {
+      const t0 = performance.now();
+      output.idle?.(idle);
       metrics.ms -= performance.now() - t0;
     },
   };

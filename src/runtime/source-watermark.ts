@@ -41,6 +41,11 @@ export class SourceWatermark {
     return this.published;
   }
 
+  /** The processing time without records after which the source is idle (M7), if the strategy sets one. */
+  get idleTimeoutMs(): number | undefined {
+    return this.strategy.idleTimeoutMs;
+  }
+
   /**
    * A periodic idleness probe at processing time `now` (M7.2): the countdown starts at the first probe that saw no
    * record since the previous one; the source is idle once strictly more than the timeout has passed since then.

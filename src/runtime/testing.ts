@@ -23,8 +23,10 @@ export type TestEvent =
 
 /**
  * A scripted input for tests, in place of a dataset's storage: bundles of rows, watermark advances and
- * processing-time advances, in order. Each `addElements` call is one bundle (one batch). After the last step the
- * watermark goes to +∞ (the input is complete), as for any bounded source. Builders return new values.
+ * processing-time advances, in order. Each `addElements` call is one bundle (one batch). A test stream is a live
+ * (unbounded) input: the test streams of a run are read concurrently, one read with an idle timeout can go idle
+ * (M7), and after its last step the stream ends with its watermark at +∞ (the input is complete). Builders return
+ * new values.
  * @example
  * testStream(clicks).addElements({ user: 'a', at: 1_000 }).advanceWatermark(60_000).advanceProcessingTime('1m')
  */
@@ -60,7 +62,10 @@ export class TestStream {
     return this.advanceWatermark(MAX_TIMESTAMP);
   }
 
-  /** Moves the run's test clock on by `by` (ms or duration text); nothing sleeps. */
+  /**
+   * Moves this stream's processing time on by `by` (ms or duration text): its next steps come once the run's
+   * {@link TestClock} has reached that time, and the executor sees the clock move. Nothing sleeps.
+   */
   advanceProcessingTime(by: Duration): TestStream {
     const ms = durationMs('advanceProcessingTime', by);
     if (ms < 0) throw new RangeError(`advanceProcessingTime: processing time never goes back; got ${ms}`);
@@ -83,14 +88,64 @@ export function testStream(dataset: Dataset): TestStream {
   return new TestStream(dataset, []);
 }
 
-/** A processing-time clock that only test streams move (ms, starting at `start`). */
+/**
+ * A processing-time clock that only test streams move (ms, starting at `t`). It is a discrete-event clock: a test
+ * stream that advances processing time waits for the clock, and the clock moves on once every test stream of the run
+ * waits, to the earliest time one of them waits for. So several streams interleave in processing-time order, and a
+ * stream can stay silent for a while without anything sleeping.
+ */
 export class TestClock {
+  private readonly waiters: { readonly at: number; readonly wake: () => void }[] = [];
+  private streams = 0;
+
   constructor(private t = 0) {}
+
   now(): number {
     return this.t;
   }
+
+  /** Moves the clock on by hand; streams waiting for a time now reached go on. */
   advance(by: number): void {
     this.t += by;
+    this.wakeDue();
+  }
+
+  /** @internal A test stream starts: the clock now also waits for it before moving on. */
+  join(): void {
+    this.streams++;
+  }
+
+  /** @internal A test stream ended. */
+  leave(): void {
+    this.streams--;
+    this.step();
+  }
+
+  /** @internal Resolves once the clock has reached `t`. */
+  until(t: number): Promise<void> {
+    if (t <= this.t) return Promise.resolve();
+    return new Promise((wake) => {
+      this.waiters.push({ at: t, wake });
+      this.step();
+    });
+  }
+
+  /** Every stream waits: nothing else can happen before the earliest time waited for. */
+  private step(): void {
+    if (this.waiters.length === 0 || this.waiters.length < this.streams) return;
+    let next = Number.POSITIVE_INFINITY;
+    for (const w of this.waiters) if (w.at < next) next = w.at;
+    if (next > this.t) this.t = next;
+    this.wakeDue();
+  }
+
+  private wakeDue(): void {
+    const due = this.waiters.filter((w) => w.at <= this.t);
+    if (due.length === 0) return;
+    const rest = this.waiters.filter((w) => w.at > this.t);
+    this.waiters.length = 0;
+    this.waiters.push(...rest);
+    for (const w of due) w.wake();
   }
 }
 
@@ -112,8 +167,16 @@ export function testIO(
   const rows = new Map<string, TestRow[]>();
   const io: FlowIO = {
     async openSource(s) {
-      const stream = streams.find((x) => x.dataset.name === s.dataset?.name) ?? testStream(s.dataset as Dataset);
-      return { chunks: () => replay(stream, clock) };
+      const stream = streams.find((x) => x.dataset.name === s.dataset?.name);
+      if (stream === undefined) return { chunks: nothing };
+      return {
+        unbounded: true,
+        chunks: () => {
+          // Counted when the executor creates the reader, so the clock waits for a stream that has not run yet.
+          clock.join();
+          return replay(stream, clock);
+        },
+      };
     },
     async openSink(s) {
       const fields = stages.find((x) => x.id === s.inputs[0])?.schema?.fields ?? [];
@@ -140,27 +203,36 @@ export function testIO(
   return { io, rows };
 }
 
+/** A dataset without a test stream: an empty bounded input. */
+async function* nothing(): AsyncGenerator<SourceChunk> {}
+
 async function* replay(stream: TestStream, clock: TestClock): AsyncGenerator<SourceChunk> {
   const fields = stream.dataset.contract?.schema.fields ?? [];
   const empty: Batch = { length: 0, columns: fields.map(() => []) };
-  for (const e of stream.events) {
-    switch (e.kind) {
-      case 'elements':
-        yield {
-          batch: { length: e.rows.length, columns: fields.map((f) => e.rows.map((r) => r[f.name] ?? null)) },
-          rejected: [],
-        };
-        break;
-      case 'watermark':
-        yield { batch: empty, rejected: [], watermark: e.to };
-        break;
-      case 'processingTime':
-        clock.advance(e.by);
-        yield { batch: empty, rejected: [] };
-        break;
-      default:
-        e satisfies never;
+  let at = clock.now();
+  try {
+    for (const e of stream.events) {
+      switch (e.kind) {
+        case 'elements':
+          yield {
+            batch: { length: e.rows.length, columns: fields.map((f) => e.rows.map((r) => r[f.name] ?? null)) },
+            rejected: [],
+          };
+          break;
+        case 'watermark':
+          yield { batch: empty, rejected: [], watermark: e.to };
+          break;
+        case 'processingTime':
+          at += e.by;
+          await clock.until(at);
+          yield { batch: empty, rejected: [] };
+          break;
+        default:
+          e satisfies never;
+      }
     }
+  } finally {
+    clock.leave();
   }
 }
 

@@ -1,22 +1,37 @@
-import { MIN_TIMESTAMP } from '../time/timestamps.ts';
+import { MAX_TIMESTAMP, MIN_TIMESTAMP } from '../time/timestamps.ts';
+import type { Output } from './operator.ts';
+
+/** Counted in the minimum. */
+const ACTIVE = 0;
+/** Left out of the minimum (M7.3). */
+const IDLE = 1;
+/** Active again, but left out until its watermark catches up with the combined one (M7.4). */
+const REJOINING = 2;
 
 /**
- * The watermark of a multi-input operator: the minimum over its inputs (M2). `advance` records one input's new
- * watermark and returns the combined one when it rose, else `undefined`, so a stage publishes only increases (M1).
+ * The watermark of a multi-input operator: the minimum over its inputs (M2), leaving out idle inputs (M7).
+ * `advance` records one input's new watermark and returns the combined one when it rose, else `undefined`, so a stage
+ * publishes only increases (M1).
+ *
+ * Idleness, napkin's choices within M7: an input that turns active again rejoins the minimum only once its watermark
+ * has reached the combined one (M7.4); when every unfinished input is idle, the combined watermark is the largest of
+ * their last watermarks (M7.5). A complete input (+∞) is never idle and never lets the combined watermark reach +∞
+ * while another input is merely idle: +∞ says the input is complete (M5), which an idle input has not promised.
  */
 export class MinWatermark {
   private readonly inputs: number[];
+  private readonly status: Uint8Array;
+  private combined = MIN_TIMESTAMP;
   private published = MIN_TIMESTAMP;
 
   constructor(ports: number) {
     this.inputs = new Array<number>(ports).fill(MIN_TIMESTAMP);
+    this.status = new Uint8Array(ports);
   }
 
-  /** The combined watermark of the inputs (not necessarily published yet). */
+  /** The combined watermark of the inputs (not necessarily published yet); it never decreases. */
   get current(): number {
-    let m = this.inputs[0];
-    for (const w of this.inputs) if (w < m) m = w;
-    return m;
+    return this.combined;
   }
 
   /** A port's watermark; a step back is ignored (T6). */
@@ -27,11 +42,35 @@ export class MinWatermark {
   /** Records a port's watermark without publishing. */
   set(port: number, wm: number): void {
     if (wm > this.inputs[port]) this.inputs[port] = wm;
+    this.recompute();
   }
 
   advance(port: number, wm: number): number | undefined {
     this.set(port, wm);
     return this.publish(this.current);
+  }
+
+  /** Records that a port went idle or active again (M7.3, M7.4), without publishing. */
+  setIdle(port: number, idle: boolean): void {
+    if (idle) this.status[port] = IDLE;
+    else if (this.status[port] === IDLE) this.status[port] = REJOINING;
+    this.recompute();
+  }
+
+  /** Whether a port is idle (an active port still catching up is not). */
+  isIdle(port: number): boolean {
+    return this.status[port] === IDLE;
+  }
+
+  /** Whether the operator as a whole is idle: some input is idle and every other one is idle or complete. */
+  get allIdle(): boolean {
+    let idle = false;
+    for (let p = 0; p < this.inputs.length; p++) {
+      if (this.inputs[p] >= MAX_TIMESTAMP) continue;
+      if (this.status[p] !== IDLE) return false;
+      idle = true;
+    }
+    return idle;
   }
 
   /** Publishes `wm` if it is above what was published; lets an operator hold its output below {@link current}. */
@@ -40,4 +79,42 @@ export class MinWatermark {
     this.published = wm;
     return wm;
   }
+
+  private recompute(): void {
+    let min = MAX_TIMESTAMP;
+    let maxIdle = MIN_TIMESTAMP;
+    let unfinished = false;
+    let counted = false;
+    let allIdle = true;
+    for (let p = 0; p < this.inputs.length; p++) {
+      const w = this.inputs[p];
+      if (w >= MAX_TIMESTAMP) continue;
+      unfinished = true;
+      if (this.status[p] === REJOINING && w >= this.combined) this.status[p] = ACTIVE;
+      const s = this.status[p];
+      if (s === ACTIVE) {
+        counted = true;
+        if (w < min) min = w;
+      }
+      if (s === IDLE) {
+        if (w > maxIdle) maxIdle = w;
+      } else allIdle = false;
+    }
+    let next = this.combined;
+    if (!unfinished) next = MAX_TIMESTAMP;
+    else if (counted) next = min;
+    else if (allIdle) next = maxIdle;
+    if (next > this.combined) this.combined = next;
+  }
+}
+
+/**
+ * Sends a multi-input operator's status change and new watermark downstream. A stage that turns active says so before
+ * its watermark moves and one that turns idle says so after, so downstream weighs each watermark under the status it
+ * was computed with.
+ */
+export function sendStatus(out: Output, wasIdle: boolean, isIdle: boolean, wm: number | undefined): void {
+  if (wasIdle && !isIdle) out.idle?.(false);
+  if (wm !== undefined) out.watermark(wm);
+  if (!wasIdle && isIdle) out.idle?.(true);
 }

@@ -65,10 +65,6 @@ describe('windowed aggregates: bind', () => {
     assert.deepEqual(codes(perMinute({ eventTime: 'seen' })), ['NAP023'], 'a nullable timestamp cannot place a row');
     assert.deepEqual(codes(perMinute({ eventTime: 'nope' })), ['NAP023']);
   });
-
-  test('retracting panes are refused by the DSL for now', () => {
-    assert.throws(() => read(clicks).window(fixed('1m'), { accumulation: 'retracting' }), /retracting/);
-  });
 });
 
 const row = (user: string, amount: number, at: number) => ({ user, amount, at, seen: null });

@@ -33,6 +33,26 @@ export function parseDuration(text: string): number {
   return Math.round(total);
 }
 
+/**
+ * Parses an offset in time that may be negative ('-10s', '0s', '+1m30s'), as interval joins bound one side's time
+ * relative to the other's; lengths (SLAs, window sizes) keep {@link parseDuration}, which refuses a sign.
+ */
+export function parseSignedDuration(text: string): number {
+  const s = text.trim();
+  const negative = s.startsWith('-');
+  const body = negative || s.startsWith('+') ? s.slice(1) : s;
+  let ms: number;
+  try {
+    ms = parseDuration(body);
+  } catch {
+    throw new Error(
+      `invalid duration '${text}': write an optional sign, a number and a unit (ms, s, m, h, d, w), e.g. '-10s', '0s', '5m'`,
+    );
+  }
+  // No −0: '-0s' is the same offset as '0s'.
+  return negative && ms !== 0 ? -ms : ms;
+}
+
 /** Renders milliseconds back as the shortest exact duration text. */
 export function formatDuration(ms: number): string {
   for (const [unit, size] of [

@@ -1,4 +1,5 @@
 import { isAbsolute, join, relative } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { glob } from 'tinyglobby';
 import { openParquetSink } from '../connectors/duckdb/parquet-sink.ts';
 import { duckType, quoteIdent, quoteString, quoteTable } from '../connectors/duckdb/sql-types.ts';
@@ -134,7 +135,7 @@ export function flowIO(
     },
     ...(onProgress === undefined ? {} : { onProgress }),
     // Batch runs keep processing time still, so their results never depend on how fast the machine is.
-    ...(options.realClock === true ? { clock } : {}),
+    ...(options.realClock === true ? { clock, wait } : {}),
   };
 }
 
@@ -145,6 +146,11 @@ export function readsFollowed(stages: readonly Stage[]): boolean {
     const st = storageOf(s.dataset);
     return st.kind === 'jsonl' && st.follow !== undefined;
   });
+}
+
+/** The executor's probe timer while no source has data; an abort ends the wait early, it is not an error. */
+function wait(ms: number, signal: AbortSignal): Promise<void> {
+  return sleep(ms, undefined, { signal }).catch(() => undefined);
 }
 
 /** `Date.now()`, clamped so it never goes back when the system clock is set back (T6). */
@@ -163,6 +169,7 @@ function realClock(): () => number {
  */
 function untilSignalled(openReader: (signal: AbortSignal) => SourceReader): SourceReader {
   return {
+    unbounded: true,
     async *chunks() {
       const stop = new AbortController();
       const onSignal = (): void => stop.abort();

@@ -10,13 +10,13 @@ import {
   read,
   write,
 } from 'napkin';
-import { clicks, liveClicks, livePageViews, livePanes, pageViews, panes } from '../datasets.ts';
+import { clicks, lateClicks, liveClicks, livePageViews, livePanes, pageViews, panes } from '../datasets.ts';
 
 /**
  * Views per page and minute of event time. The watermark trails the newest view by 5 s, so views up to 5 s out of
  * order are on time. Every 3 views a minute gets an EARLY pane, the watermark passing its end gives the ON_TIME pane,
  * and each view up to 5 minutes late gives a LATE pane; later ones are dropped and counted. Panes accumulate, so
- * each carries the minute's whole count so far.
+ * each carries the minute's whole count so far. The views dropped as too late are written to their own dataset.
  */
 function viewsPerMinute(source: Dataset): Rel {
   return read(source, { watermark: boundedOutOfOrderness('5s') })
@@ -36,7 +36,11 @@ export const clicksFlow = flow({
   name: 'clicks',
   owner: 'web-team',
   sla: '1m',
-  outputs: [write(pageViews, perMinute, { writeMode: 'merge' }), write(panes, perMinute)],
+  outputs: [
+    write(pageViews, perMinute, { writeMode: 'merge' }),
+    write(panes, perMinute),
+    write(lateClicks, perMinute.lateRecords().stage('late_views')),
+  ],
 });
 
 const livePerMinute = viewsPerMinute(liveClicks);

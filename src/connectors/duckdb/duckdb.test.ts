@@ -83,6 +83,51 @@ describe('DuckDB and file connectors', () => {
     );
   });
 
+  test('merge applies retractions: a key whose last row retracts is deleted, a re-assertion is kept', async () => {
+    const panes = contract({
+      key: ['user', 'window_start'],
+      fields: { user: t.string(), window_start: t.timestamp(), n: t.int64() },
+    }).schema;
+    const input: Schema = {
+      fields: [...panes.fields, { name: 'retraction', type: { kind: 'bool' }, nullable: false }],
+    };
+    const rowsOf = (rs: Value[][]): Batch => ({
+      length: rs.length,
+      columns: input.fields.map((_, i) => rs.map((r) => r[i])),
+    });
+    const open = () =>
+      openTableSink(w, { table: 'mart.panes', contract: panes, key: ['user', 'window_start'], mode: 'merge', input });
+    const first = await open();
+    first.write(
+      rowsOf([
+        ['a', 0, 1, false],
+        ['b', 0, 5, false],
+      ]),
+    );
+    await first.commit();
+    const second = await open();
+    // a's session [0, …) was merged away (retracted for good); b's pane was replaced (retract, then re-assert).
+    second.write(
+      rowsOf([
+        ['a', 0, 1, true],
+        ['b', 0, 5, true],
+        ['b', 0, 7, false],
+        ['a', 30, 2, false],
+      ]),
+    );
+    await second.commit();
+    const got = await w.rows('SELECT user, epoch_ms(window_start) AS window_start, n FROM mart.panes ORDER BY user, 2');
+    assert.deepEqual(
+      got.map((r) => [r.user, Number(r.window_start), Number(r.n)]),
+      [
+        ['a', 30, 2],
+        ['b', 0, 7],
+      ],
+    );
+    const cols = await w.rows("SELECT column_name FROM information_schema.columns WHERE table_name = 'panes'");
+    assert.ok(!cols.some((r) => r.column_name === 'retraction'), 'the flag is not published');
+  });
+
   test('merge replaces the keys it brings, keeps the others, and the last row per key wins', async () => {
     const sink = await openTableSink(w, {
       table: 'mart.m',

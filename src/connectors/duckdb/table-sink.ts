@@ -19,11 +19,18 @@ export interface TableSinkOptions {
 /**
  * Writes a dataset to a DuckDB table. Rows go to a staging table during the run; commit publishes them in one
  * transaction: `replace` swaps the whole table, `merge` deletes the keys it brings and inserts its rows (the last
- * row per key wins). Readers see the old table or the new one, never a mix.
+ * row per key wins; a last row that is a retraction deletes its key). Readers see the old table or the new one, never
+ * a mix.
  */
 export async function openTableSink(w: Warehouse, o: TableSinkOptions): Promise<SinkWriter> {
-  const staging = await StagingTable.create(w, o.contract);
-  const reorder = reorderTo(o.input, o.contract);
+  const retracts = o.mode === 'merge' && o.input.fields.some((f) => f.name === RETRACTION && f.type.kind === 'bool');
+  // The flag is staged even when the contract does not publish it: merge needs it to tell deletes from upserts.
+  const staged: Schema =
+    retracts && !o.contract.fields.some((f) => f.name === RETRACTION)
+      ? { fields: [...o.contract.fields, { name: RETRACTION, type: { kind: 'bool' }, nullable: false }] }
+      : o.contract;
+  const staging = await StagingTable.create(w, staged);
+  const reorder = reorderTo(o.input, staged);
   const target = quoteTable(o.table);
   const columns = o.contract.fields.map((f) => quoteIdent(f.name)).join(', ');
   return {
@@ -46,7 +53,8 @@ export async function openTableSink(w: Warehouse, o: TableSinkOptions): Promise<
             `CREATE TEMP TABLE napkin_merge AS ${select} QUALIFY row_number() OVER (PARTITION BY ${keys} ORDER BY rowid DESC) = 1`,
           );
           await w.run(`DELETE FROM ${target} WHERE (${keys}) IN (SELECT (${keys}) FROM napkin_merge)`);
-          await w.run(`INSERT INTO ${target} (${columns}) SELECT ${columns} FROM napkin_merge`);
+          const kept = retracts ? ` WHERE NOT ${quoteIdent(RETRACTION)}` : '';
+          await w.run(`INSERT INTO ${target} (${columns}) SELECT ${columns} FROM napkin_merge${kept}`);
           await w.run('DROP TABLE napkin_merge');
         }
         if (o.comment !== undefined) await w.run(`COMMENT ON TABLE ${target} IS ${quoteString(o.comment)}`);
@@ -59,6 +67,12 @@ export async function openTableSink(w: Warehouse, o: TableSinkOptions): Promise<
     },
   };
 }
+
+/**
+ * The column a retracting windowed aggregate marks withdrawn results with. A merge write whose last row for a key is
+ * a retraction deletes the key (a session merged into another), so the table holds exactly the standing results.
+ */
+const RETRACTION = 'retraction';
 
 // No PRIMARY KEY constraint: DuckDB checks it eagerly within a transaction, which breaks delete-then-insert merges.
 // Uniqueness of the key is checked before publishing instead (assertUniqueKey).

@@ -32,6 +32,7 @@ export interface TailSourceOptions {
 export function openTailSource(o: TailSourceOptions): SourceReader {
   const width = o.contract.schema.fields.length;
   return {
+    unbounded: true,
     async *chunks(): AsyncIterable<SourceChunk> {
       const parser = new JsonlParser({ source: o.display });
       const validator = compileValueValidator(o.contract, o.display, o.live);

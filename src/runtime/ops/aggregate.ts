@@ -1,4 +1,4 @@
-import type { AggFn } from '../../expr/ast.ts';
+import type { AggFn, UserCombine } from '../../expr/ast.ts';
 import type { CompiledProjection } from '../../expr/compile.ts';
 import type { DataType, Value } from '../../expr/types.ts';
 import { GroupIndex } from '../../state/group-index.ts';
@@ -11,6 +11,8 @@ export interface AggSpec {
   /** Index into the compiled argument projection; -1 for `count()`. */
   readonly arg: number;
   readonly type: DataType;
+  /** The user's function, for `fn: 'combine'`. */
+  readonly udf?: UserCombine;
 }
 
 const OUT_BATCH = 65_536;
@@ -84,6 +86,8 @@ function newAccumulator(spec: AggSpec): Accumulator {
       return extremeAcc(false);
     case 'countDistinct':
       return distinctAcc();
+    case 'combine':
+      return userAcc(spec.udf as UserCombine);
     default:
       return spec.fn satisfies never;
   }
@@ -189,6 +193,33 @@ function distinctAcc(): Accumulator {
     extract(start, len) {
       const out: Value[] = new Array(len);
       for (let i = 0; i < len; i++) out[i] = sets[start + i]?.size ?? 0;
+      return out;
+    },
+  };
+}
+
+/** A user-defined combine function: one accumulator per group, created at the group's first non-null value. */
+function userAcc(fn: UserCombine): Accumulator {
+  const accs: unknown[] = [];
+  const none = {};
+  return {
+    update(rg, n, arg, size) {
+      while (accs.length < size) accs.push(none);
+      const col = arg as Column;
+      for (let i = 0; i < n; i++) {
+        const v = col[i];
+        if (v === null) continue;
+        const g = rg[i];
+        const acc = accs[g];
+        accs[g] = fn.add(acc === none ? fn.create() : acc, v);
+      }
+    },
+    extract(start, len) {
+      const out: Value[] = new Array(len);
+      for (let i = 0; i < len; i++) {
+        const acc = accs[start + i];
+        out[i] = fn.extract(acc === undefined || acc === none ? fn.create() : acc);
+      }
       return out;
     },
   };

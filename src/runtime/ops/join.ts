@@ -2,7 +2,7 @@ import type { Value } from '../../expr/types.ts';
 import { rowKey } from '../../state/group-index.ts';
 import { type Batch, type Column, concatBatches } from '../batch.ts';
 import { isComplete, type Operator, type Output, type StageMetrics } from '../operator.ts';
-import { MinWatermark } from '../watermark.ts';
+import { MinWatermark, sendStatus } from '../watermark.ts';
 
 /** Port 0 is the probe (left) side, port 1 the build (right) side. */
 export interface JoinSpec {
@@ -18,7 +18,8 @@ export interface JoinSpec {
 /**
  * Hash join. The right side is built into a hash table first; left batches that arrive before the build side has
  * ended wait in a buffer. SQL semantics: a null key matches nothing; a left join keeps unmatched left rows with
- * nulls on the right. The output watermark is the minimum over both inputs (M2), held while left rows wait.
+ * nulls on the right. The output watermark is the minimum over the active inputs (M2, M7), held while left rows
+ * wait; the join is idle when both inputs are.
  */
 export function joinOperator(spec: JoinSpec, out: Output, m: StageMetrics): Operator {
   const built: Batch[] = [];
@@ -56,6 +57,9 @@ export function joinOperator(spec: JoinSpec, out: Output, m: StageMetrics): Oper
     out.push({ length: leftIdx.length, columns });
   };
 
+  // Left rows waiting for the build side may be older than the inputs' watermarks: they hold the output (H2).
+  const publish = (): number | undefined => (waiting.length > 0 ? undefined : wm.publish(wm.current));
+
   return {
     push(port, batch) {
       m.in += batch.length;
@@ -64,6 +68,7 @@ export function joinOperator(spec: JoinSpec, out: Output, m: StageMetrics): Oper
       else probe(batch);
     },
     watermark(port, w) {
+      const was = wm.allIdle;
       wm.set(port, w);
       if (port === 1 && table === null && isComplete(w)) {
         right = concatBatches(built, spec.rightWidth);
@@ -72,10 +77,15 @@ export function joinOperator(spec: JoinSpec, out: Output, m: StageMetrics): Oper
         for (const b of waiting) probe(b);
         waiting.length = 0;
       }
-      // Left rows waiting for the build side may be older than the inputs' watermarks: they hold the output (H2).
-      if (waiting.length > 0) return;
-      const next = wm.publish(wm.current);
-      if (next !== undefined) out.watermark(next);
+      // An input that completes may leave only idle ones: the join is then idle.
+      const next = publish();
+      sendStatus(out, was, wm.allIdle, next);
+    },
+    idle(port, idle) {
+      const was = wm.allIdle;
+      wm.setIdle(port, idle);
+      const next = publish();
+      sendStatus(out, was, wm.allIdle, next);
     },
   };
 }
@@ -94,7 +104,7 @@ function buildTable(batch: Batch, keys: readonly number[]): Map<Value, number[]>
 }
 
 /** The hash key of row i, or null when any key part is null (nulls never join). */
-function keyOf(cols: readonly Column[], i: number): Value {
+export function keyOf(cols: readonly Column[], i: number): Value {
   for (const c of cols) if (c[i] === null) return null;
   return rowKey(cols, i);
 }

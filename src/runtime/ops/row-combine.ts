@@ -1,3 +1,4 @@
+import type { UserCombine } from '../../expr/ast.ts';
 import type { Value } from '../../expr/types.ts';
 import type { CombineFn } from '../window/combine.ts';
 import type { AggSpec } from './aggregate.ts';
@@ -13,6 +14,8 @@ export interface AggAcc {
   c: number;
   best: Value;
   seen: Record<string, true> | null;
+  /** The accumulator of a user-defined combine function (plain data by its contract). */
+  u: unknown;
 }
 
 /** One row's aggregate inputs, in the order of the aggregates; `count()` gets a non-null placeholder. */
@@ -26,7 +29,14 @@ export type RowInputs = readonly Value[];
 export function rowCombine(aggs: readonly AggSpec[]): CombineFn<RowInputs, AggAcc[], Value[]> {
   const factors = aggs.map((a) => (a.fn === 'sum' && a.type.kind === 'decimal' ? 10 ** a.type.scale : 0));
   const create = (): AggAcc[] =>
-    aggs.map((a) => ({ n: 0, s: 0, c: 0, best: null, seen: a.fn === 'countDistinct' ? {} : null }));
+    aggs.map((a) => ({
+      n: 0,
+      s: 0,
+      c: 0,
+      best: null,
+      seen: a.fn === 'countDistinct' ? {} : null,
+      u: a.udf === undefined ? null : a.udf.create(),
+    }));
   return {
     create,
     add(acc, row) {
@@ -67,6 +77,9 @@ function addValue(spec: AggSpec, acc: AggAcc, v: Value): void {
     case 'countDistinct':
       (acc.seen as Record<string, true>)[JSON.stringify(v)] = true;
       return;
+    case 'combine':
+      acc.u = (spec.udf as UserCombine).add(acc.u, v);
+      return;
     default:
       spec.fn satisfies never;
   }
@@ -86,6 +99,7 @@ function mergeInto(spec: AggSpec, into: AggAcc, from: AggAcc): void {
   const cur = into.best as number | null;
   if (b !== null && (cur === null || (spec.fn === 'min' ? b < cur : b > cur))) into.best = b;
   if (from.seen !== null) into.seen = { ...(into.seen ?? {}), ...from.seen };
+  if (spec.udf !== undefined) into.u = spec.udf.merge([into.u, from.u]);
 }
 
 function extractValue(spec: AggSpec, acc: AggAcc, factor: number): Value {
@@ -104,6 +118,8 @@ function extractValue(spec: AggSpec, acc: AggAcc, factor: number): Value {
     case 'min':
     case 'max':
       return acc.best;
+    case 'combine':
+      return (spec.udf as UserCombine).extract(acc.u);
     default:
       return spec.fn satisfies never;
   }

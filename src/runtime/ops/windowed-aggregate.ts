@@ -3,10 +3,11 @@ import type { Value } from '../../expr/types.ts';
 import { encodeKeyPart } from '../../state/group-index.ts';
 import { MIN_TIMESTAMP } from '../../time/timestamps.ts';
 import type { Windowing } from '../../time/windowing.ts';
+import type { Window } from '../../time/windows.ts';
 import type { Batch, Column } from '../batch.ts';
 import type { Operator, Output, StageMetrics } from '../operator.ts';
-import { WindowedAggregation } from '../window/stage.ts';
-import type { Element, StageOutput } from '../window/types.ts';
+import { type DropReason, WindowedAggregation } from '../window/stage.ts';
+import type { Element, Pane, StageOutput } from '../window/types.ts';
 import type { AggSpec } from './aggregate.ts';
 import { type AggAcc, type RowInputs, rowCombine } from './row-combine.ts';
 
@@ -28,27 +29,42 @@ export interface WindowedAggregateSpec {
  * key, with one combine function over all aggregates of a row. Each batch is one bundle, each watermark one round;
  * the panes of a round leave as one batch of rows, then the stage's output watermark (H6) if it rose.
  */
-export function windowedAggregateOperator(spec: WindowedAggregateSpec, out: Output, m: StageMetrics): Operator {
+export function windowedAggregateOperator(
+  spec: WindowedAggregateSpec,
+  out: Output,
+  m: StageMetrics,
+  late?: Output,
+): Operator {
   const keyValues = new Map<string, readonly Value[]>();
   const encoded = new Map<string, string>();
-  const width = spec.keyColumns.length + 2 + spec.aggs.length + 4;
+  const retracting = spec.windowing.accumulation === 'retracting';
+  const width = spec.keyColumns.length + 2 + spec.aggs.length + 4 + (retracting ? 1 : 0);
   let pending: Column[] = newPending(width);
   let pendingRows = 0;
   let published = MIN_TIMESTAMP;
-  const emit = (o: StageOutput<Value[]>): void => {
-    // Retracting mode is refused by Rel.window, so every output is a pane.
-    if (o.kind !== 'pane') return;
+  /** One output row; `pane` null for the retraction of a window merged away (Q7), which has no pane fields. */
+  const row = (key: Value, window: Window, values: readonly Value[], pane: Pane<Value[]> | null, retract: boolean) => {
     let c = 0;
-    for (const v of keyValues.get(o.key as string) ?? []) pending[c++].push(v);
-    pending[c++].push(o.window.kind === 'interval' ? o.window.start : null);
-    pending[c++].push(o.window.kind === 'interval' ? o.window.end : null);
-    for (const v of o.value) pending[c++].push(v);
-    pending[c++].push(o.timing);
-    pending[c++].push(o.index);
-    pending[c++].push(o.isLast);
-    pending[c++].push(o.timestamp);
+    for (const v of keyValues.get(key as string) ?? []) pending[c++].push(v);
+    pending[c++].push(window.kind === 'interval' ? window.start : null);
+    pending[c++].push(window.kind === 'interval' ? window.end : null);
+    for (const v of values) pending[c++].push(v);
+    pending[c++].push(pane === null ? null : pane.timing);
+    pending[c++].push(pane === null ? null : pane.index);
+    pending[c++].push(pane === null ? null : pane.isLast);
+    pending[c++].push(pane === null ? null : pane.timestamp);
+    if (retracting) pending[c++].push(retract);
     // One round (the end of a bounded input) may close every window at once: leave in batches of bounded size.
     if (++pendingRows === OUT_BATCH) pushPending();
+  };
+  const emit = (o: StageOutput<Value[]>): void => {
+    if (o.kind === 'retraction') {
+      row(o.key, o.window, o.retraction, null, true);
+      return;
+    }
+    // A3: the previous value is withdrawn just before the new one, so a consumer applying rows in order stays right.
+    if (o.retraction !== undefined) row(o.key, o.window, o.retraction, o, true);
+    row(o.key, o.window, o.value, o, false);
   };
   const pushPending = (): void => {
     if (pendingRows === 0) return;
@@ -57,16 +73,19 @@ export function windowedAggregateOperator(spec: WindowedAggregateSpec, out: Outp
     pendingRows = 0;
     out.push(batch);
   };
+  const side = late === undefined ? undefined : new LateRecords(late);
   const agg = new WindowedAggregation<RowInputs, AggAcc[], Value[]>({
     windowing: spec.windowing,
     combine: rowCombine(spec.aggs),
     emit,
+    ...(side === undefined ? {} : { onDrop: side.onDrop }),
   });
   const flush = (): void => {
     const c = agg.counters;
     m.lateDropped = c.droppedDueToLateness + c.droppedDueToClosedWindow;
     m.filtered = c.droppedNoWindow;
     pushPending();
+    side?.flush(agg.inputWatermark);
     const wm = agg.outputWatermark();
     if (wm > published) {
       published = wm;
@@ -76,6 +95,7 @@ export function windowedAggregateOperator(spec: WindowedAggregateSpec, out: Outp
   return {
     push(_port, batch) {
       m.in += batch.length;
+      side?.bundle(batch);
       agg.onBundle(elements(spec, batch, keyValues, encoded));
       flush();
     },
@@ -88,6 +108,48 @@ export function windowedAggregateOperator(spec: WindowedAggregateSpec, out: Outp
       flush();
     },
   };
+}
+
+/**
+ * The side output of dropped records: each (record, window) pair the stage drops leaves as the record's columns, its
+ * window and the reason, batched per round. Its watermark is the stage's input watermark: dropped records are behind
+ * it by definition, but downstream stages still need to see the input end.
+ */
+class LateRecords {
+  private columns: Column[] = [];
+  private rows = 0;
+  private current: Batch | null = null;
+  private published = MIN_TIMESTAMP;
+
+  constructor(private readonly out: Output) {}
+
+  bundle(batch: Batch): void {
+    this.current = batch;
+    if (this.columns.length === 0) this.columns = newPending(batch.columns.length + 3);
+  }
+
+  readonly onDrop = (e: Element<RowInputs>, w: Window, reason: DropReason): void => {
+    const b = this.current;
+    if (b === null || e.row === undefined) return;
+    const width = b.columns.length;
+    for (let c = 0; c < width; c++) this.columns[c].push(b.columns[c][e.row]);
+    this.columns[width].push(w.kind === 'interval' ? w.start : null);
+    this.columns[width + 1].push(w.kind === 'interval' ? w.end : null);
+    this.columns[width + 2].push(reason);
+    this.rows++;
+  };
+
+  flush(watermark: number): void {
+    if (this.rows > 0) {
+      this.out.push({ length: this.rows, columns: this.columns });
+      this.columns = newPending(this.columns.length);
+      this.rows = 0;
+    }
+    if (watermark > this.published) {
+      this.published = watermark;
+      this.out.watermark(watermark);
+    }
+  }
 }
 
 function newPending(width: number): Column[] {
@@ -131,7 +193,7 @@ function elements(
         keyCols.map((c) => c[i]),
       );
     if (constant !== null) {
-      out[i] = { key, value: constant, time: times[i] as number };
+      out[i] = { key, value: constant, time: times[i] as number, row: i };
       continue;
     }
     const value: Value[] = new Array(spec.aggs.length);
@@ -139,7 +201,7 @@ function elements(
       const arg = spec.aggs[a].arg;
       value[a] = arg < 0 ? true : argCols[arg][i];
     }
-    out[i] = { key, value, time: times[i] as number };
+    out[i] = { key, value, time: times[i] as number, row: i };
   }
   return out;
 }

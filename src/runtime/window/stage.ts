@@ -33,7 +33,15 @@ export interface WindowedAggregationOptions<V, A, O> {
   readonly combine: CombineFn<V, A, O>;
   /** Receives every pane (and, in retracting mode, every merge retraction) as it is produced. */
   readonly emit: (output: StageOutput<O>) => void;
+  /**
+   * Told of every (element, window) pair the stage drops (L3: the window had expired; G16: its trigger had finished),
+   * after it is counted, so a caller can route late data to a side output instead of losing it.
+   */
+  readonly onDrop?: (element: Element<V>, window: Window, reason: DropReason) => void;
 }
+
+/** Why an element was dropped from a window: `late` past its allowed lateness (L3), `closed` trigger finished (G16). */
+export type DropReason = 'late' | 'closed';
 
 /** What {@link WindowedAggregation.inspect} shows of one window. */
 export interface WindowView {
@@ -66,6 +74,7 @@ export class WindowedAggregation<V, A, O> {
   private readonly windowing: Windowing;
   private readonly combine: CombineFn<V, A, O>;
   private readonly emit: (output: StageOutput<O>) => void;
+  private readonly onDrop: ((element: Element<V>, window: Window, reason: DropReason) => void) | undefined;
   private readonly trigger: TriggerMachine;
   /** The trigger has a watermark part, so pending end-of-window timers hold the output watermark (H3). */
   private readonly eowHolds: boolean;
@@ -89,6 +98,7 @@ export class WindowedAggregation<V, A, O> {
     this.windowing = options.windowing;
     this.combine = options.combine;
     this.emit = options.emit;
+    this.onDrop = options.onDrop;
     this.trigger = compileTrigger(options.windowing.trigger);
     this.eowHolds = hasWatermarkPart(options.windowing.trigger);
     this.ctx = { maxTs: 0, inputWM: MIN_TIMESTAMP, now: 0, merging: isMerging(options.windowing.window) };
@@ -213,6 +223,7 @@ export class WindowedAggregation<V, A, O> {
         const start = this.starts[j];
         if (this.expired(start)) {
           this.lateness++;
+          this.onDrop?.(e, this.windowAt(start), 'late');
           continue;
         }
         if (entry === undefined || e.key !== lastKey) {
@@ -238,6 +249,7 @@ export class WindowedAggregation<V, A, O> {
       const kept = keyElements.filter((e) => {
         if (!this.expired(e.time)) return true;
         this.lateness++;
+        this.onDrop?.(e, interval(e.time, e.time + fn.gap), 'late');
         return false;
       });
       const target = this.mergeKey(
@@ -256,6 +268,7 @@ export class WindowedAggregation<V, A, O> {
   private add(s: State<A, O>, e: Element<V>, owm: number, touched: State<A, O>[]): void {
     if (s.closed) {
       this.closedDrops++;
+      this.onDrop?.(e, s.window, 'closed');
       return;
     }
     s.acc = this.combine.add(s.acc, e.value);

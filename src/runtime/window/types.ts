@@ -8,6 +8,8 @@ export interface Element<V> {
   readonly key: Value;
   readonly value: V;
   readonly time: number;
+  /** The element's row in its bundle, when the caller needs to find the record again (late-data side output). */
+  readonly row?: number;
 }
 
 /** One pane: a window's result as of one firing (§5, §7). */
