@@ -50,6 +50,16 @@ export class MinWatermark {
     return this.publish(this.current);
   }
 
+  /**
+   * A port's watermark for decisions about one side (a join's eviction and release): an input left out of the minimum
+   * (idle, or active again but not caught up) counts as caught up with the combined watermark, since its records below
+   * that are late (M7.3, M7.4). An active input's is its own.
+   */
+  effective(port: number): number {
+    const w = this.inputs[port];
+    return this.status[port] === ACTIVE || w >= this.combined ? w : this.combined;
+  }
+
   /** Records that a port went idle or active again (M7.3, M7.4), without publishing. */
   setIdle(port: number, idle: boolean): void {
     if (idle) this.status[port] = IDLE;

@@ -165,3 +165,16 @@ describe('interval join: output watermark', () => {
     assert.equal(outputWatermark(MAX_TIMESTAMP, MAX_TIMESTAMP, 1_000), MAX_TIMESTAMP);
   });
 });
+
+describe('interval join: idle inputs (M7)', () => {
+  test('an idle b side counts as caught up: the output watermark follows a, and a rows are evicted', () => {
+    const r = run(-10_000, 0);
+    r.op.push(0, batch(['k', 5_000, 'a1']));
+    r.op.watermark(0, 50_000);
+    r.op.watermark(1, 1_000);
+    assert.equal(r.wms.at(-1), 1_000);
+    r.op.idle?.(1, true);
+    assert.equal(r.wms.at(-1), 50_000);
+    assert.equal(r.op.stateSize(), 0, 'a1 can meet no b at or after 50 s');
+  });
+});

@@ -2,7 +2,7 @@ import { KeyedTimeRows } from '../../state/keyed-time-rows.ts';
 import { MAX_TIMESTAMP, MIN_TIMESTAMP } from '../../time/timestamps.ts';
 import type { Batch, Column } from '../batch.ts';
 import { isComplete, type Output, type StageMetrics } from '../operator.ts';
-import { MinWatermark } from '../watermark.ts';
+import { MinWatermark, sendStatus } from '../watermark.ts';
 import { keyOf } from './join.ts';
 import { pickColumn } from './join-columns.ts';
 import type { StatefulOperator } from './window-join.ts';
@@ -33,18 +33,27 @@ export function intervalJoinOperator(spec: IntervalJoinSpec, out: Output, m: Sta
   const a = new KeyedTimeRows(spec.leftWidth);
   const b = new KeyedTimeRows(spec.rightWidth);
   const wm = new MinWatermark(2);
+  const advance = (wasIdle: boolean): void => {
+    a.evictBefore(keepFrom(wm.effective(1), -spec.to));
+    b.evictBefore(keepFrom(wm.effective(0), spec.from));
+    sendStatus(out, wasIdle, wm.allIdle, wm.publish(outputWatermark(wm.effective(0), wm.effective(1), spec.to)));
+  };
   return {
     push(port, batch) {
       m.in += batch.length;
-      if (port === 0) probeLeft(spec, batch, a, b, keepFrom(wm.port(1), -spec.to), out);
-      else probeRight(spec, batch, a, b, keepFrom(wm.port(0), spec.from), out);
+      if (port === 0) probeLeft(spec, batch, a, b, keepFrom(wm.effective(1), -spec.to), out);
+      else probeRight(spec, batch, a, b, keepFrom(wm.effective(0), spec.from), out);
     },
     watermark(port, w) {
+      const was = wm.allIdle;
       wm.set(port, w);
-      if (port === 1) a.evictBefore(keepFrom(wm.port(1), -spec.to));
-      else b.evictBefore(keepFrom(wm.port(0), spec.from));
-      const next = wm.publish(outputWatermark(wm.port(0), wm.port(1), spec.to));
-      if (next !== undefined) out.watermark(next);
+      advance(was);
+    },
+    // An idle side counts as caught up with the other (M7.3), so the join neither stalls nor keeps rows for it.
+    idle(port, idle) {
+      const was = wm.allIdle;
+      wm.setIdle(port, idle);
+      advance(was);
     },
     stateSize: () => a.size + b.size,
   };

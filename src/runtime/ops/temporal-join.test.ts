@@ -199,3 +199,20 @@ describe('temporal join operator', () => {
     assert.deepEqual(h.rows[999], ['EUR', 9_990, 'o999', 999]);
   });
 });
+
+describe('temporal join: an idle table (M7)', () => {
+  it('an idle table counts as unchanged up to the left watermark: waiting rows are answered, later versions are late', () => {
+    const h = harness();
+    h.right(['EUR', 100, 1.1, false]);
+    h.op.watermark(1, 101);
+    h.left(['EUR', 200, 'o1']);
+    h.op.watermark(0, 300);
+    assert.deepEqual(h.rows, [], 'an active table that has not passed 200 holds the row');
+    h.op.idle?.(1, true);
+    assert.deepEqual(h.rows, [['EUR', 200, 'o1', 1.1]]);
+    assert.equal(h.watermarks.at(-1), 300, 'the output follows the left side');
+    h.op.idle?.(1, false);
+    h.right(['EUR', 250, 9.9, false]);
+    assert.equal(h.m.lateDropped, 1, 'a version below the combined watermark after idleness is late (M7.4)');
+  });
+});

@@ -5,7 +5,7 @@ import { VersionedTable, type VersionedTableSize, type VersionRow } from '../../
 import { type RowColumns, WaitingRows } from '../../state/waiting-rows.ts';
 import type { Batch, Column } from '../batch.ts';
 import type { Operator, Output, StageMetrics } from '../operator.ts';
-import { MinWatermark } from '../watermark.ts';
+import { MinWatermark, sendStatus } from '../watermark.ts';
 
 /** Port 0 is the stream (left), port 1 the table's changelog (right). Columns are positions in each input. */
 export interface TemporalJoinSpec {
@@ -55,14 +55,27 @@ export class TemporalJoinOperator implements Operator {
   }
 
   watermark(port: number, w: number): void {
+    const was = this.wm.allIdle;
     this.wm.set(port, w);
+    this.advance(was);
+  }
+
+  /**
+   * An idle table counts as unchanged up to the combined watermark (M7.3): waiting rows are answered with the versions
+   * it has, and a version arriving later below that watermark is late, as any record of a rejoining input (M7.4).
+   */
+  idle(port: number, idle: boolean): void {
+    const was = this.wm.allIdle;
+    this.wm.setIdle(port, idle);
+    this.advance(was);
+  }
+
+  private advance(wasIdle: boolean): void {
     // Rows are answered before the horizon moves past them; waiting rows hold it, so their versions stay.
-    if (port === 1) this.release();
-    this.table.advance(Math.min(this.wm.port(0), this.waiting.minTime), this.wm.port(1));
-    // Waiting rows are at or above the right port's watermark, which the combined one may pass (an idle input, M7):
-    // they hold the output (H2).
-    const next = this.wm.publish(Math.min(this.wm.current, this.waiting.minTime));
-    if (next !== undefined) this.out.watermark(next);
+    this.release();
+    this.table.advance(Math.min(this.wm.effective(0), this.waiting.minTime), this.wm.effective(1));
+    // Waiting rows are at or above the right side's watermark, which the combined one may pass: they hold the output.
+    sendStatus(this.out, wasIdle, this.wm.allIdle, this.wm.publish(Math.min(this.wm.current, this.waiting.minTime)));
   }
 
   stateSize(): TemporalJoinStateSize {
@@ -71,8 +84,8 @@ export class TemporalJoinOperator implements Operator {
 
   private pushLeft(batch: Batch): void {
     const times = batch.columns[this.spec.leftTime];
-    const leftWm = this.wm.port(0);
-    const rightWm = this.wm.port(1);
+    const leftWm = this.wm.effective(0);
+    const rightWm = this.wm.effective(1);
     const ready: number[] = [];
     const held = new Int32Array(batch.length);
     let nHeld = 0;
@@ -105,7 +118,7 @@ export class TemporalJoinOperator implements Operator {
   private release(): void {
     const sets: RowColumns[] = [];
     const rows: number[] = [];
-    if (this.waiting.release(this.wm.port(1), sets, rows) > 0) this.emit(sets, rows);
+    if (this.waiting.release(this.wm.effective(1), sets, rows) > 0) this.emit(sets, rows);
   }
 
   /** Joins left rows (row `rows[k]` of `sets[k]`) with the table as of their times, and pushes them as one batch. */

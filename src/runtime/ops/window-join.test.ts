@@ -205,3 +205,15 @@ describe('window join: state', () => {
     assert.ok(r.rows.length > 2_000);
   });
 });
+
+describe('window join: idle inputs (M7)', () => {
+  test('a silent side does not hold windows open once it is idle', () => {
+    const r = run({ how: 'left' });
+    r.op.push(0, batch(['a', 1_000, 'l1']));
+    r.op.watermark(0, 120_000);
+    assert.deepEqual(r.rows, [], 'the right side still holds the window');
+    r.op.idle?.(1, true);
+    assert.deepEqual(r.rows, [['a', 1_000, 'l1', null, null, 0, 60_000]]);
+    assert.equal(r.wms.at(-1), 120_000);
+  });
+});

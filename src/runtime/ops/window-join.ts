@@ -3,7 +3,7 @@ import { WindowJoinRows, type WindowRows } from '../../state/window-join-rows.ts
 import { assignStarts, type FixedWindows, type SlidingWindows } from '../../time/windows.ts';
 import type { Batch, Column } from '../batch.ts';
 import type { Operator, Output, StageMetrics } from '../operator.ts';
-import { MinWatermark } from '../watermark.ts';
+import { MinWatermark, sendStatus } from '../watermark.ts';
 import { keyOf } from './join.ts';
 import { pickColumn } from './join-columns.ts';
 
@@ -42,20 +42,29 @@ export function windowJoinOperator(spec: WindowJoinSpec, out: Output, m: StageMe
   const state = new WindowJoinRows(spec.leftWidth, spec.rightWidth, spec.window.size);
   const wm = new MinWatermark(2);
   const starts: number[] = [];
+  const advance = (wasIdle: boolean): void => {
+    const closed = state.takeClosed(wm.current);
+    if (closed.length > 0) {
+      emitClosed(spec, state, closed, out);
+      for (const c of closed) state.release(c);
+    }
+    sendStatus(out, wasIdle, wm.allIdle, wm.publish(Math.min(wm.current, state.minLeftTime())));
+  };
   return {
     push(port, batch) {
       m.in += batch.length;
       addRows(spec, state, port === 0, batch, wm.current, starts, m);
     },
     watermark(port, w) {
+      const was = wm.allIdle;
       wm.set(port, w);
-      const closed = state.takeClosed(wm.current);
-      if (closed.length > 0) {
-        emitClosed(spec, state, closed, out);
-        for (const c of closed) state.release(c);
-      }
-      const next = wm.publish(Math.min(wm.current, state.minLeftTime()));
-      if (next !== undefined) out.watermark(next);
+      advance(was);
+    },
+    // The combined watermark leaves idle inputs out (M7.3), so windows close without waiting for a silent side.
+    idle(port, idle) {
+      const was = wm.allIdle;
+      wm.setIdle(port, idle);
+      advance(was);
     },
     stateSize: () => state.rowCount,
   };
