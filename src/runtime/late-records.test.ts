@@ -23,7 +23,10 @@ const counts = dataset('t.counts', {
 });
 const late = dataset('t.late', {
   owner: 'o',
-  contract: contract({ content: 'open', fields: { user: t.string(), page: t.string(), window_start: t.timestamp().optional() } }),
+  contract: contract({
+    content: 'open',
+    fields: { user: t.string(), page: t.string(), window_start: t.timestamp().optional() },
+  }),
 });
 const click = (user: string, at: number, page = '/') => ({ user, page, at });
 
