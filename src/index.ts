@@ -44,6 +44,7 @@ export {
 } from './flow/rel.ts';
 export { csv, duckdb, jsonl, parquet, type Storage } from './flow/storage.ts';
 export type { IntervalJoinOptions, WindowJoinOptions } from './flow/time-join.ts';
+export type { NexmarkQuery, QueryName, QueryParams } from './nexmark/query.ts';
 export type { Finding, Severity } from './plan/findings.ts';
 export { type ColumnEdge, type DatasetLineage, projectLineage } from './plan/lineage.ts';
 export { type ProjectPlan, planProject } from './plan/project-plan.ts';

@@ -18,7 +18,8 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   connectors: ['flow', 'expr', 'time', 'plan', 'runtime', 'state'],
   draw: ['flow', 'expr', 'time', 'plan'],
   workspace: ['flow', 'expr', 'time', 'plan', 'runtime', 'state', 'connectors'],
-  cli: ['flow', 'expr', 'time', 'plan', 'runtime', 'state', 'connectors', 'workspace', 'draw'],
+  nexmark: ['flow', 'expr', 'time', 'plan', 'runtime', 'state', 'connectors'],
+  cli: ['flow', 'expr', 'time', 'plan', 'runtime', 'state', 'connectors', 'workspace', 'draw', 'nexmark'],
 };
 const IO = /^(node:(fs|fs\/promises|net|http|https|child_process|worker_threads)|@duckdb\/|tinyglobby)/;
 

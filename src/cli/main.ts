@@ -1,7 +1,9 @@
 import { Command, CommanderError } from 'commander';
+import { registerBench } from './commands/bench.ts';
 import { registerCheck } from './commands/check.ts';
 import { registerDraw } from './commands/draw.ts';
 import { registerLineage } from './commands/lineage.ts';
+import { registerNexmark } from './commands/nexmark.ts';
 import { registerQuarantine } from './commands/quarantine.ts';
 import { registerRun } from './commands/run.ts';
 import { registerTranscript } from './commands/transcript.ts';
@@ -35,6 +37,8 @@ registerDraw(program, globals, setOutcome);
 registerLineage(program, globals, setOutcome);
 registerQuarantine(program, globals, setOutcome);
 registerTranscript(program, globals, setOutcome);
+registerBench(program, globals, setOutcome);
+registerNexmark(program, globals, setOutcome);
 
 try {
   await program.parseAsync(process.argv);

@@ -33,7 +33,7 @@ export function castRule(from: DataType, to: DataType): CastRule | string {
 
 const SOURCES: Record<DataType['kind'], string> = {
   string: 'anything casts to string',
-  int64: 'int64 casts from numbers, strings and bool',
+  int64: 'int64 casts from numbers, strings, bool and timestamps (epoch milliseconds)',
   float64: 'float64 casts from numbers, strings and bool',
   decimal: 'decimal casts from numbers and strings',
   bool: 'bool casts from strings and int64',
@@ -50,6 +50,8 @@ function ruleFor(from: DataType, to: DataType): CastRule | undefined {
     case 'string':
       return toStringRule(from);
     case 'int64':
+      // A timestamp is its milliseconds since the epoch (T1): the cast only changes the type.
+      if (from.kind === 'timestamp') return SAME;
       return pick(from, {
         float64: 'floatToInt64',
         decimal: 'floatToInt64',

@@ -101,9 +101,10 @@ test('casts: allowed sources, and nullable when a value may not convert', () => 
   assert.equal(typeOf(col('placed_at').cast('date').node), '{"kind":"date"}');
   assert.equal(typeOf(col('order_id').cast('timestamp').node), '{"kind":"timestamp"}?');
   assert.equal(typeOf(col('tags').cast('string').node), '{"kind":"string"}?');
+  assert.equal(typeOf(col('placed_at').cast('int64').node), '{"kind":"int64"}', 'epoch milliseconds');
   assert.match(
-    messages(col('placed_at').cast('int64').node)[0],
-    /cannot cast timestamp to int64; int64 casts from numbers, strings and bool/,
+    messages(col('day').cast('int64').node)[0],
+    /cannot cast date to int64; int64 casts from numbers, strings, bool and timestamps/,
   );
   assert.match(messages(col('day').cast('bool').node)[0], /cannot cast date to bool/);
 });
