@@ -5,12 +5,12 @@ import { flow, write } from '../flow/flow.ts';
 import { read } from '../flow/rel.ts';
 import { bindFlow } from '../plan/bind.ts';
 import { formatFinding } from '../plan/findings.ts';
-import { type FlowIO, type FlowResult, runFlow, type SourceReader } from '../runtime/execute.ts';
+import { type FlowIO, type FlowResult, runFlow } from '../runtime/execute.ts';
 import type { GeneratorOptions } from './generator.ts';
 import type { NexmarkQuery } from './query.ts';
 import { DATASETS, type EventKind } from './schema.ts';
 import { newTally, openResultSink, type ResultSink } from './sinks.ts';
-import { fileSource, generatorSource } from './sources.ts';
+import { fileSource, SharedGenerator } from './sources.ts';
 
 /** Where the events come from: the in-process generator, or an export written by `napkin nexmark generate`. */
 export type NexmarkInput =
@@ -62,10 +62,14 @@ export async function runNexmark(o: NexmarkRunOptions): Promise<NexmarkRunResult
     throw new Error(`${q.name} produces columns ${columns.join(', ')}; the spec says ${q.columns.join(', ')}`);
   const tally = newTally();
   const stream = o.mode === 'stream';
+  const shared = 'generate' in o.input ? new SharedGenerator(o.input.generate, stream) : undefined;
   const io: FlowIO = {
     async openSource(stage) {
       const kind = kindOf(stage.dataset?.name);
-      return sourceFor(o.input, kind, stream);
+      const input = o.input;
+      return 'generate' in input || shared !== undefined
+        ? (shared as SharedGenerator).source(kind)
+        : fileSource(input.file, kind, stream, input.outOfOrder ?? 1);
     },
     async openSink() {
       return openResultSink(o.sink, columns, tally);
@@ -85,11 +89,6 @@ export async function runNexmark(o: NexmarkRunOptions): Promise<NexmarkRunResult
     ...(o.sink.kind === 'collect' ? { collected: tally.collected } : {}),
     flow: result,
   };
-}
-
-function sourceFor(input: NexmarkInput, kind: EventKind, stream: boolean): SourceReader {
-  if ('generate' in input) return generatorSource(input.generate, kind, stream);
-  return fileSource(input.file, kind, stream, input.outOfOrder ?? 1);
 }
 
 function kindOf(name: string | undefined): EventKind {

@@ -12,23 +12,49 @@ const CHUNK_POSITIONS = 16_384;
 const FILE_CHUNK_ROWS = 8_192;
 
 /**
- * Events of one kind from the in-process generator. In stream mode each chunk carries the generator's watermark
- * (§3.7: the earliest time still to come, so nothing is late) and the source counts as unbounded, so the executor
- * interleaves it with the other kinds by watermark; in batch mode it is a bounded input (−∞, then +∞).
+ * One in-process generator shared by the sources of a run: every event is generated once, whatever the flow reads
+ * (as a single Nexmark source does), and each kind's rows go to the source that reads that kind; kinds no source
+ * reads are generated and dropped, so every query pays for the whole event stream. In stream mode each chunk carries
+ * the generator's watermark (§3.7: the earliest time still to come, so nothing is late) and the sources count as
+ * unbounded, so the executor interleaves them by watermark; in batch mode they are bounded inputs (−∞, then +∞), and
+ * the first one drained holds the other kinds' rows until their sources run.
  */
-export function generatorSource(options: GeneratorOptions, kind: EventKind, stream: boolean): SourceReader {
-  return {
-    ...(stream ? { unbounded: true } : {}),
-    async *chunks(): AsyncGenerator<SourceChunk> {
-      const gen = new NexmarkGenerator(options);
-      const kinds = new Set<EventKind>([kind]);
-      for (;;) {
-        const c = gen.next(CHUNK_POSITIONS, kinds);
-        yield { batch: c[kind], rejected: [], ...(stream ? { watermark: c.watermark } : {}) };
-        if (c.done) return;
-      }
-    },
-  };
+export class SharedGenerator {
+  private readonly gen: NexmarkGenerator;
+  private readonly queues = new Map<EventKind, SourceChunk[]>();
+  private done = false;
+
+  constructor(
+    options: GeneratorOptions,
+    private readonly stream: boolean,
+  ) {
+    this.gen = new NexmarkGenerator(options);
+  }
+
+  source(kind: EventKind): SourceReader {
+    const queue: SourceChunk[] = [];
+    this.queues.set(kind, queue);
+    const self = this;
+    return {
+      ...(this.stream ? { unbounded: true } : {}),
+      async *chunks(): AsyncGenerator<SourceChunk> {
+        for (;;) {
+          if (queue.length === 0 && !self.done) self.pull();
+          const next = queue.shift();
+          if (next === undefined) return;
+          yield next;
+        }
+      },
+    };
+  }
+
+  private pull(): void {
+    const c = this.gen.next(CHUNK_POSITIONS);
+    this.done = c.done;
+    for (const [kind, queue] of this.queues) {
+      queue.push({ batch: c[kind], rejected: [], ...(this.stream ? { watermark: c.watermark } : {}) });
+    }
+  }
 }
 
 /** A block of `G` positions of an export: its rows of one kind and the earliest event time among all its events. */

@@ -7,6 +7,7 @@ import type { Stage } from '../plan/stage.ts';
 import type { Operator, Output, StageMetrics } from './operator.ts';
 import { aggregateOperator } from './ops/aggregate.ts';
 import { dedupeOperator } from './ops/dedupe.ts';
+import { endOfWindowAggregateOperator, endOfWindowApplies } from './ops/end-of-window-aggregate.ts';
 import { filterOperator } from './ops/filter.ts';
 import { joinOperator } from './ops/join.ts';
 import { mapOperator } from './ops/map.ts';
@@ -83,6 +84,22 @@ export function buildOperator(
       const keyColumns = node.keys.map((k) => fieldIndex(inputs[0], k));
       if (node.windowing !== undefined) {
         const aggSpecs = specs.map((sp, i) => ({ ...sp, type: schema.fields[node.keys.length + 2 + i].type }));
+        const w = node.windowing.window;
+        const eventTime = fieldIndex(inputs[0], eventTimeOf(node) as string);
+        // Dropped records need the general stage, which reports each (record, window) it drops.
+        if (
+          late === undefined &&
+          endOfWindowApplies(node.windowing, aggSpecs) &&
+          w.kind !== 'session' &&
+          w.kind !== 'global'
+        ) {
+          const period = w.kind === 'sliding' ? w.period : w.size;
+          return endOfWindowAggregateOperator(
+            { keyColumns, eventTime, args, aggs: aggSpecs, window: { size: w.size, period, offset: w.offset } },
+            out,
+            m,
+          );
+        }
         return windowedAggregateOperator(
           {
             keyColumns,
