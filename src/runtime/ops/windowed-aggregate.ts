@@ -12,8 +12,6 @@ import type { AggSpec } from './aggregate.ts';
 import { type AggAcc, type RowInputs, rowCombine } from './row-combine.ts';
 
 const OUT_BATCH = 65_536;
-/** Distinct string keys whose encoding is remembered; past it the cache starts over (it only saves work). */
-const ENCODED_CACHE = 1 << 20;
 
 export interface WindowedAggregateSpec {
   readonly keyColumns: readonly number[];
@@ -36,7 +34,6 @@ export function windowedAggregateOperator(
   late?: Output,
 ): Operator {
   const keyValues = new Map<string, readonly Value[]>();
-  const encoded = new Map<string, string>();
   const retracting = spec.windowing.accumulation === 'retracting';
   const width = spec.keyColumns.length + 2 + spec.aggs.length + 4 + (retracting ? 1 : 0);
   let pending: Column[] = newPending(width);
@@ -45,7 +42,9 @@ export function windowedAggregateOperator(
   /** One output row; `pane` null for the retraction of a window merged away (Q7), which has no pane fields. */
   const row = (key: Value, window: Window, values: readonly Value[], pane: Pane<Value[]> | null, retract: boolean) => {
     let c = 0;
-    for (const v of keyValues.get(key as string) ?? []) pending[c++].push(v);
+    const remembered = typeof key === 'string' ? keyValues.get(key) : undefined;
+    if (remembered !== undefined) for (const v of remembered) pending[c++].push(v);
+    else if (spec.keyColumns.length === 1) pending[c++].push(key);
     pending[c++].push(window.kind === 'interval' ? window.start : null);
     pending[c++].push(window.kind === 'interval' ? window.end : null);
     for (const v of values) pending[c++].push(v);
@@ -96,7 +95,7 @@ export function windowedAggregateOperator(
     push(_port, batch) {
       m.in += batch.length;
       side?.bundle(batch);
-      agg.onBundle(elements(spec, batch, keyValues, encoded));
+      agg.onBundle(elements(spec, batch, keyValues));
       flush();
     },
     watermark(_port, wm) {
@@ -156,12 +155,14 @@ function newPending(width: number): Column[] {
   return Array.from({ length: width }, () => []);
 }
 
-/** The batch's rows as elements: key = the encoded key columns (remembered to write them back out). */
+/**
+ * The batch's rows as elements. The key is the key column's value itself when there is one scalar key column, else
+ * the encoded key columns (remembered to write them back out).
+ */
 function elements(
   spec: WindowedAggregateSpec,
   batch: Batch,
   keyValues: Map<string, readonly Value[]>,
-  encoded: Map<string, string>,
 ): Element<RowInputs>[] {
   const n = batch.length;
   const keyCols = spec.keyColumns.map((k) => batch.columns[k]);
@@ -173,25 +174,23 @@ function elements(
   const constant: RowInputs | null = spec.aggs.every((a) => a.arg < 0)
     ? Object.freeze(spec.aggs.map((): Value => true))
     : null;
+  const single = keyCols.length === 1 ? keyCols[0] : null;
   for (let i = 0; i < n; i++) {
-    let key = '';
-    const v = keyCols.length === 1 ? keyCols[0][i] : undefined;
-    if (typeof v === 'string') {
-      // One string key column: encode each distinct value once. Every row of a key then carries the same string
-      // object, whose hash V8 caches, so the lookups below and in the window store do not rehash a new string per row.
-      const known = encoded.get(v);
-      if (known !== undefined) key = known;
-      else {
-        key = encodeKeyPart(v);
-        if (encoded.size >= ENCODED_CACHE) encoded.clear();
-        encoded.set(v, key);
-      }
-    } else for (const c of keyCols) key += encodeKeyPart(c[i]);
-    if (!keyValues.has(key))
-      keyValues.set(
-        key,
-        keyCols.map((c) => c[i]),
-      );
+    let key: Value;
+    const v = single === null ? undefined : single[i];
+    // A single scalar key column is its own key: no encoding, and nothing to remember once its windows are gone, so
+    // the stage's memory follows its live keys, not every key it ever saw.
+    if (v !== undefined && (v === null || typeof v !== 'object')) key = v;
+    else {
+      let k = '';
+      for (const c of keyCols) k += encodeKeyPart(c[i]);
+      key = k;
+      if (!keyValues.has(k))
+        keyValues.set(
+          k,
+          keyCols.map((c) => c[i]),
+        );
+    }
     if (constant !== null) {
       out[i] = { key, value: constant, time: times[i] as number, row: i };
       continue;
