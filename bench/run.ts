@@ -10,6 +10,11 @@
  * runs in a fresh child process, so one case's peak RSS is not another's. Prints one JSON object per benchmark on
  * stdout and a table for people on stderr.
  *
+ * The `nexmark` case runs `napkin bench nexmark --query all` (spec nexmark.md §6: the generator-only line and every
+ * query, per-core throughput with the generator included) at the spec's sizes, or at `--rows` events when given, and
+ * records the results under bench/results/; `--nexmark-check FILE` fails the bench when a query falls more than 30%
+ * below that baseline, as a ratio to the generator-only line of the same run.
+ *
  * --repeat K runs every case K times and keeps the run with the median wall time. --profile writes V8 CPU profiles
  * of the napkin runs to .bench/prof/ (open them in Chrome DevTools or speedscope).
  */
@@ -20,18 +25,22 @@ import { ensureData, ensureWindowData } from './data.ts';
 import type { Measurement } from './measure.ts';
 import { type Format, writeProject } from './project.ts';
 
-type CaseName = Format | 'window';
-const CASES: readonly CaseName[] = ['csv', 'parquet', 'window'];
+type CaseName = Format | 'window' | 'nexmark';
+const CASES: readonly CaseName[] = ['csv', 'parquet', 'window', 'nexmark'];
 
 interface Args {
   rows: number;
+  /** `--rows` was given: the Nexmark suite then runs that many events per query instead of the spec's sizes. */
+  rowsGiven: boolean;
   formats: CaseName[];
   repeat: number;
   profile: boolean;
+  /** A Nexmark baseline to compare with (`napkin bench nexmark --check`). */
+  nexmarkCheck?: string;
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { rows: 10_000_000, formats: [...CASES], repeat: 1, profile: false };
+  const args: Args = { rows: 10_000_000, rowsGiven: false, formats: [...CASES], repeat: 1, profile: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = (): string => {
@@ -39,7 +48,10 @@ function parseArgs(argv: readonly string[]): Args {
       if (v === undefined) throw new Error(`${a} needs a value`);
       return v;
     };
-    if (a === '--rows') args.rows = positiveInt(a, value().replaceAll('_', ''));
+    if (a === '--rows') {
+      args.rows = positiveInt(a, value().replaceAll('_', ''));
+      args.rowsGiven = true;
+    } else if (a === '--nexmark-check') args.nexmarkCheck = value();
     else if (a === '--repeat') args.repeat = positiveInt(a, value());
     else if (a === '--only') {
       const f = value();
@@ -47,7 +59,10 @@ function parseArgs(argv: readonly string[]): Args {
       if (c === undefined) throw new Error(`--only takes ${CASES.join(', ')}; got ${f}`);
       args.formats = [c];
     } else if (a === '--profile') args.profile = true;
-    else throw new Error(`unknown option ${a}; options: --rows N, --only csv|parquet|window, --repeat K, --profile`);
+    else
+      throw new Error(
+        `unknown option ${a}; options: --rows N, --only csv|parquet|window|nexmark, --repeat K, --profile, --nexmark-check FILE`,
+      );
   }
   return args;
 }
@@ -89,64 +104,86 @@ const round = (x: number, digits: number): number => Number(x.toFixed(digits));
 const mib = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MiB`;
 
 const args = parseArgs(process.argv.slice(2));
-const root = resolve(import.meta.dirname, '..', '.bench');
-const data = await ensureData(join(root, 'data'), args.rows, log);
-const windowData = await ensureWindowData(join(root, 'data'), args.rows, log);
-const projectDir = join(root, 'project');
-writeProject(projectDir, data, windowData);
-const profDir = join(root, 'prof');
-if (args.profile) mkdirSync(profDir, { recursive: true });
 
-const table: string[][] = [
-  ['bench', 'rows', 'napkin s', 'CPU s', 'rows/s', 'peak RSS', 'DuckDB s', 'DuckDB RSS', 'ratio', 'same result'],
-];
-for (const format of args.formats) {
-  const bench = format === 'window' ? 'sliding-window-count' : `${format}-filter-project-aggregate`;
-  const file = format === 'window' ? windowData : format === 'csv' ? data.csv : data.parquet;
-  log(`${bench}: ${args.rows.toLocaleString('en')} rows, napkin${args.repeat > 1 ? ` x${args.repeat}` : ''} ...`);
-  const flags = args.profile
-    ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${format}-${Date.now()}.cpuprofile`]
-    : [];
-  const napkin = median(args.repeat, () => child(['napkin', format, projectDir], flags));
-  log(`${bench}: DuckDB ...`);
-  const warehouse = join(projectDir, 'warehouse.duckdb');
-  const duck = median(args.repeat, () =>
-    child(['duckdb', format, file, join(root, `duckdb-${format}.duckdb`), warehouse]),
-  );
-  const result = {
-    bench,
-    rows: args.rows,
-    seconds: round(napkin.seconds, 3),
-    cpuSeconds: round(napkin.cpuSeconds, 3),
-    rowsPerSecond: Math.round(args.rows / napkin.seconds),
-    peakRssBytes: napkin.peakRssBytes,
-    duckdbSeconds: round(duck.seconds, 3),
-    ratioToDuckdb: round(napkin.seconds / duck.seconds, 2),
-    duckdbCpuSeconds: round(duck.cpuSeconds, 3),
-    duckdbPeakRssBytes: duck.peakRssBytes,
-    resultsMatch: duck.detail?.resultsMatch === true,
-  };
-  process.stdout.write(`${JSON.stringify(result)}\n`);
-  table.push([
-    bench,
-    args.rows.toLocaleString('en'),
-    result.seconds.toFixed(2),
-    result.cpuSeconds.toFixed(2),
-    result.rowsPerSecond.toLocaleString('en'),
-    mib(result.peakRssBytes),
-    result.duckdbSeconds.toFixed(2),
-    mib(result.duckdbPeakRssBytes),
-    `${result.ratioToDuckdb.toFixed(1)}x`,
-    result.resultsMatch ? 'yes' : 'NO',
-  ]);
-  if (!result.resultsMatch) {
-    log(`${bench}: napkin and DuckDB disagree: ${JSON.stringify(duck.detail?.comparison)}`);
-    // A fast wrong answer is a failure: CI runs the bench as a check too.
-    process.exitCode = 1;
-  }
+/** The Nexmark suite, through the CLI that users run; its JSON lines pass through to stdout. */
+function nexmarkSuite(a: Args): void {
+  const size = a.rowsGiven ? `-${a.rows}` : '';
+  const out = join(import.meta.dirname, 'results', `nexmark-${new Date().toISOString().slice(0, 10)}${size}.json`);
+  const cli = [join(import.meta.dirname, '..', 'bin', 'napkin.js'), 'bench', 'nexmark', '--query', 'all'];
+  cli.push('--repeat', String(a.repeat), '--out', out);
+  if (a.rowsGiven) cli.push('--events', String(a.rows));
+  if (a.nexmarkCheck !== undefined) cli.push('--check', a.nexmarkCheck);
+  log(`nexmark: generator and every query${a.rowsGiven ? `, ${a.rows.toLocaleString('en')} events` : ''} ...`);
+  const r = spawnSync(process.execPath, cli, { stdio: 'inherit' });
+  if (r.status !== 0) process.exitCode = 1;
 }
 
-const widths = table[0].map((_, c) => Math.max(...table.map((r) => r[c].length)));
-log('');
-for (const r of table) log(r.map((cell, c) => (c < 1 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '));
-log(`(${process.platform} ${process.arch}, node ${process.version}; CPU s counts every thread, DuckDB's included)`);
+/** The file-based cases (CSV, Parquet, windowed) against DuckDB on the same files. */
+async function fileCases(formats: readonly CaseName[]): Promise<void> {
+  const root = resolve(import.meta.dirname, '..', '.bench');
+  const data = await ensureData(join(root, 'data'), args.rows, log);
+  const windowData = await ensureWindowData(join(root, 'data'), args.rows, log);
+  const projectDir = join(root, 'project');
+  writeProject(projectDir, data, windowData);
+  const profDir = join(root, 'prof');
+  if (args.profile) mkdirSync(profDir, { recursive: true });
+
+  const table: string[][] = [
+    ['bench', 'rows', 'napkin s', 'CPU s', 'rows/s', 'peak RSS', 'DuckDB s', 'DuckDB RSS', 'ratio', 'same result'],
+  ];
+  for (const format of formats) {
+    const bench = format === 'window' ? 'sliding-window-count' : `${format}-filter-project-aggregate`;
+    const file = format === 'window' ? windowData : format === 'csv' ? data.csv : data.parquet;
+    log(`${bench}: ${args.rows.toLocaleString('en')} rows, napkin${args.repeat > 1 ? ` x${args.repeat}` : ''} ...`);
+    const flags = args.profile
+      ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${format}-${Date.now()}.cpuprofile`]
+      : [];
+    const napkin = median(args.repeat, () => child(['napkin', format, projectDir], flags));
+    log(`${bench}: DuckDB ...`);
+    const warehouse = join(projectDir, 'warehouse.duckdb');
+    const duck = median(args.repeat, () =>
+      child(['duckdb', format, file, join(root, `duckdb-${format}.duckdb`), warehouse]),
+    );
+    const result = {
+      bench,
+      rows: args.rows,
+      seconds: round(napkin.seconds, 3),
+      cpuSeconds: round(napkin.cpuSeconds, 3),
+      rowsPerSecond: Math.round(args.rows / napkin.seconds),
+      peakRssBytes: napkin.peakRssBytes,
+      duckdbSeconds: round(duck.seconds, 3),
+      ratioToDuckdb: round(napkin.seconds / duck.seconds, 2),
+      duckdbCpuSeconds: round(duck.cpuSeconds, 3),
+      duckdbPeakRssBytes: duck.peakRssBytes,
+      resultsMatch: duck.detail?.resultsMatch === true,
+    };
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    table.push([
+      bench,
+      args.rows.toLocaleString('en'),
+      result.seconds.toFixed(2),
+      result.cpuSeconds.toFixed(2),
+      result.rowsPerSecond.toLocaleString('en'),
+      mib(result.peakRssBytes),
+      result.duckdbSeconds.toFixed(2),
+      mib(result.duckdbPeakRssBytes),
+      `${result.ratioToDuckdb.toFixed(1)}x`,
+      result.resultsMatch ? 'yes' : 'NO',
+    ]);
+    if (!result.resultsMatch) {
+      log(`${bench}: napkin and DuckDB disagree: ${JSON.stringify(duck.detail?.comparison)}`);
+      // A fast wrong answer is a failure: CI runs the bench as a check too.
+      process.exitCode = 1;
+    }
+  }
+
+  const widths = table[0].map((_, c) => Math.max(...table.map((r) => r[c].length)));
+  log('');
+  for (const r of table)
+    log(r.map((cell, c) => (c < 1 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '));
+  log(`(${process.platform} ${process.arch}, node ${process.version}; CPU s counts every thread, DuckDB's included)`);
+}
+
+const fileFormats = args.formats.filter((f) => f !== 'nexmark');
+if (fileFormats.length > 0) await fileCases(fileFormats);
+if (args.formats.includes('nexmark')) nexmarkSuite(args);

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { arch, cpus, platform } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { type BenchRecord, benchQuery } from '../../nexmark/bench.ts';
@@ -16,6 +17,7 @@ interface BenchFlags {
   readonly warmup?: string;
   readonly repeat: string;
   readonly out?: string;
+  readonly check?: string;
 }
 
 /** §6: at least 10M events for the stateless queries and the generator, 2M for the stateful and windowed ones. */
@@ -36,6 +38,10 @@ export function registerBench(program: Command, _globals: Globals, set: SetOutco
     .option('--warmup <W>', 'events of a warm-up run in the same process (default min(N, 1M))')
     .option('--repeat <K>', 'runs per query, each in a fresh process; the median is reported', '1')
     .option('--out <file.json>', 'also write the records, with the machine and versions, to this file')
+    .option(
+      '--check <baseline.json>',
+      'fail (exit 1) when a query falls more than 30% below the baseline, as a ratio to the generator-only line',
+    )
     .action((flags: BenchFlags) =>
       guarded(set, async () => {
         let plan: { queries: string[]; repeat: number };
@@ -46,7 +52,7 @@ export function registerBench(program: Command, _globals: Globals, set: SetOutco
           process.stderr.write(`napkin bench nexmark: ${e.message}\n`);
           return { code: EXIT.usage };
         }
-        if (plan.queries.length === 1 && plan.repeat === 1 && flags.out === undefined) {
+        if (plan.queries.length === 1 && plan.repeat === 1 && flags.out === undefined && flags.check === undefined) {
           process.stdout.write(`${JSON.stringify(await measureHere(plan.queries[0], flags))}\n`);
           return { code: EXIT.ok };
         }
@@ -59,9 +65,13 @@ export function registerBench(program: Command, _globals: Globals, set: SetOutco
         process.stderr.write(table(records));
         if (flags.out !== undefined) {
           mkdirSync(dirname(flags.out), { recursive: true });
-          writeFileSync(flags.out, `${JSON.stringify({ date: new Date().toISOString(), records }, null, 2)}\n`);
+          writeFileSync(flags.out, `${JSON.stringify({ ...provenance(), records }, null, 2)}\n`);
         }
-        return { code: EXIT.ok };
+        if (flags.check === undefined) return { code: EXIT.ok };
+        const regressions = compareToBaseline(records, readBaseline(flags.check));
+        for (const line of regressions) process.stderr.write(`napkin bench nexmark: ${line}\n`);
+        if (regressions.length === 0) process.stderr.write(`no query fell more than 30% below ${flags.check}\n`);
+        return { code: regressions.length === 0 ? EXIT.ok : EXIT.failure };
       }),
     );
 }
@@ -108,6 +118,50 @@ function inChild(query: string, flags: BenchFlags): BenchRecord {
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   if (r.status !== 0) throw new Error(`bench of ${query} failed (exit ${r.status ?? r.signal})`);
   return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as BenchRecord;
+}
+
+/** When and where the records were made, so figures can be compared over time (§6, record keeping). */
+function provenance(): Record<string, unknown> {
+  const git = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', cwd: import.meta.dirname });
+  return {
+    date: new Date().toISOString(),
+    commit: git.status === 0 ? git.stdout.trim() : 'unknown',
+    machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, platform: `${platform()} ${arch()}` },
+    node: process.version,
+  };
+}
+
+/** A query may fall this far below its recorded ratio to the generator before the check fails. */
+const TOLERANCE = 0.7;
+
+function readBaseline(file: string): readonly BenchRecord[] {
+  const parsed = JSON.parse(readFileSync(file, 'utf8')) as { records?: BenchRecord[] };
+  if (!Array.isArray(parsed.records)) throw new Error(`${file}: no \`records\`; write one with --out`);
+  return parsed.records;
+}
+
+/**
+ * Machines are noisy, so each query is compared as its events per CPU-second over the generator-only line's, measured
+ * in the same run, against the same ratio in the baseline.
+ */
+export function compareToBaseline(run: readonly BenchRecord[], baseline: readonly BenchRecord[]): string[] {
+  const ratio = (records: readonly BenchRecord[], query: string): number | undefined => {
+    const gen = records.find((r) => r.query === 'generator');
+    const q = records.find((r) => r.query === query);
+    return gen === undefined || q === undefined ? undefined : q.eventsPerCpuSecond / gen.eventsPerCpuSecond;
+  };
+  const out: string[] = [];
+  for (const r of run) {
+    if (r.query === 'generator') continue;
+    const now = ratio(run, r.query);
+    const then = ratio(baseline, r.query);
+    if (now === undefined || then === undefined) continue;
+    if (now < then * TOLERANCE)
+      out.push(
+        `${r.query} regressed: ${now.toFixed(3)} of the generator's events/CPU-s, baseline ${then.toFixed(3)} (limit ${(then * TOLERANCE).toFixed(3)})`,
+      );
+  }
+  return out;
 }
 
 /** The run with the median wall time (the lower middle for an even count). */
