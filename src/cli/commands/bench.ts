@@ -53,7 +53,10 @@ export function registerBench(program: Command, _globals: Globals, set: SetOutco
           return { code: EXIT.usage };
         }
         if (plan.queries.length === 1 && plan.repeat === 1 && flags.out === undefined && flags.check === undefined) {
-          process.stdout.write(`${JSON.stringify(await measureHere(plan.queries[0], flags))}\n`);
+          const r = await measureHere(plan.queries[0], flags);
+          process.stdout.write(`${JSON.stringify(r)}\n`);
+          // A child of `--query all` reports to its parent through stdout; people get the table.
+          if (process.stdout.isTTY) process.stderr.write(table([r]));
           return { code: EXIT.ok };
         }
         const records: BenchRecord[] = [];
