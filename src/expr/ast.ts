@@ -29,6 +29,8 @@ export interface UserCombine<A = unknown> {
   readonly name: string;
   /** The type of `extract`'s value; results are always nullable. */
   readonly result: DataType;
+  /** The source text of the user's functions, so a plan's fingerprint changes when their code does. */
+  readonly source?: string;
   create(): A;
   add(acc: A, value: Value): A;
   merge(accs: readonly A[]): A;

@@ -287,6 +287,7 @@ export function combine<A>(
   const udf: UserCombine<A> = {
     name: fn.name,
     result,
+    source: [fn.create, fn.add, fn.merge, fn.extract].map((f) => f.toString()).join('\n'),
     create: () => fn.create(),
     add: (acc, v) => fn.add(acc, v),
     merge: (accs) => fn.merge(accs),

@@ -195,6 +195,7 @@ function checkedExtract(fn: UserCombine, where: string): UserCombine {
   return {
     name: fn.name,
     result: fn.result,
+    ...(fn.source === undefined ? {} : { source: fn.source }),
     create: fn.create,
     add: fn.add,
     merge: fn.merge,

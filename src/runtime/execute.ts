@@ -1,6 +1,7 @@
 import type { Registry } from '../expr/functions.ts';
 import type { Schema } from '../expr/types.ts';
 import type { BoundFlow } from '../plan/bind.ts';
+import { flowFingerprint } from '../plan/fingerprint.ts';
 import type { Stage } from '../plan/stage.ts';
 import type { Batch } from './batch.ts';
 import { buildOperator } from './build.ts';
@@ -83,6 +84,8 @@ export interface StageResult {
 
 export interface FlowResult {
   readonly flow: string;
+  /** The fingerprint of the flow version that ran (reliability §2.7). */
+  readonly fingerprint: string;
   readonly stages: readonly StageResult[];
   readonly ms: number;
 }
@@ -186,6 +189,7 @@ export async function runFlow(bound: BoundFlow, registry: Registry, io: FlowIO):
     }
     return {
       flow: name,
+      fingerprint: flowFingerprint(bound),
       stages: stages.map((s) => ({
         stage: s,
         metrics: metrics.get(s.id) as StageMetrics,

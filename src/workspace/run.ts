@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Warehouse } from '../connectors/duckdb/warehouse.ts';
 import type { BoundFlow } from '../plan/bind.ts';
 import { formatFinding } from '../plan/findings.ts';
+import { flowFingerprint } from '../plan/fingerprint.ts';
 import type { Stage } from '../plan/stage.ts';
 import { type FlowIO, type FlowResult, RunError, runFlow } from '../runtime/execute.ts';
 import { flowIO, type QuarantineBuffer, readsFollowed } from './flow-io.ts';
@@ -62,12 +63,14 @@ async function runOne(ws: Workspace, warehouse: Warehouse, b: BoundFlow, options
     const result = await runFlow(b, ws.registry, io);
     await warehouse.transaction(async () => {
       for (const [stage, entries] of quarantined) await warehouse.addQuarantine(origin(runId, stage), entries);
-      await logRun(warehouse, runId, b.flow.name, started, 'succeeded', null, result);
+      await logRun(warehouse, runId, b.flow.name, started, 'succeeded', null, result, result.fingerprint);
     });
     return result;
   } catch (e) {
     const message = e instanceof RunError ? e.message : `flow ${b.flow.name}: ${(e as Error).message}`;
-    await logRun(warehouse, runId, b.flow.name, started, 'failed', message, undefined).catch(() => undefined);
+    await logRun(warehouse, runId, b.flow.name, started, 'failed', message, undefined, flowFingerprint(b)).catch(
+      () => undefined,
+    );
     throw e instanceof RunError ? e : new RunError(message, b.flow.name);
   }
 }
@@ -84,10 +87,12 @@ async function logRun(
   status: 'succeeded' | 'failed',
   error: string | null,
   result: FlowResult | undefined,
+  fingerprint: string,
 ): Promise<void> {
   const stages = (result?.stages ?? []).map((s) => ({ stage: s.stage.id, ...s.metrics, location: s.location ?? null }));
   await w.run(
-    `INSERT INTO napkin_meta.runs VALUES ($1, $2, CAST($3 AS TIMESTAMP), CAST($4 AS TIMESTAMP), $5, $6, CAST($7 AS JSON))`,
-    [runId, flow, started.toISOString(), new Date().toISOString(), status, error, JSON.stringify(stages)],
+    `INSERT INTO napkin_meta.runs (run_id, flow, started_at, finished_at, status, error, stages, fingerprint)
+     VALUES ($1, $2, CAST($3 AS TIMESTAMP), CAST($4 AS TIMESTAMP), $5, $6, CAST($7 AS JSON), $8)`,
+    [runId, flow, started.toISOString(), new Date().toISOString(), status, error, JSON.stringify(stages), fingerprint],
   );
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { shortFingerprint } from '../../plan/fingerprint.ts';
 import type { FlowResult } from '../../runtime/execute.ts';
 import { runProject } from '../../workspace/run.ts';
 import { openWorkspace } from '../../workspace/workspace.ts';
@@ -41,7 +42,7 @@ function formatFlow(r: FlowResult): string {
     const counts = `in ${m.in}  out ${m.out}${m.quarantined ? `  quarantined ${m.quarantined}` : ''}${m.filtered ? `  filtered ${m.filtered}` : ''}${m.lateDropped ? `  late-dropped ${m.lateDropped}` : ''}`;
     return `  ${s.stage.id.padEnd(28)} ${s.stage.kind.padEnd(9)} ${s.stage.mode.padEnd(11)} ${counts.padEnd(52)} ${m.ms.toFixed(0).padStart(6)} ms`;
   });
-  return `${rows.join('\n')}\n✔ ${r.flow} committed in ${r.ms.toFixed(0)} ms\n`;
+  return `${rows.join('\n')}\n✔ ${r.flow} committed in ${r.ms.toFixed(0)} ms (fingerprint ${shortFingerprint(r.fingerprint)})\n`;
 }
 
 function formatSummary(results: readonly FlowResult[]): string {
@@ -61,6 +62,7 @@ function formatSummary(results: readonly FlowResult[]): string {
 function toJson(r: FlowResult) {
   return {
     flow: r.flow,
+    fingerprint: r.fingerprint,
     ms: Math.round(r.ms),
     stages: r.stages.map((s) => ({
       stage: s.stage.id,

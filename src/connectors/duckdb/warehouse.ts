@@ -54,6 +54,8 @@ export class Warehouse {
     await this.run(`CREATE TABLE IF NOT EXISTS ${META_SCHEMA}.runs (
       run_id VARCHAR NOT NULL, flow VARCHAR NOT NULL, started_at TIMESTAMP NOT NULL, finished_at TIMESTAMP NOT NULL,
       status VARCHAR NOT NULL, error VARCHAR, stages JSON NOT NULL)`);
+    // Warehouses made before fingerprints were recorded get the column; their old runs show null.
+    await this.run(`ALTER TABLE ${META_SCHEMA}.runs ADD COLUMN IF NOT EXISTS fingerprint VARCHAR`);
   }
 
   async run(sql: string, params?: DuckDBValue[]): Promise<void> {
