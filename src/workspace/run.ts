@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { Warehouse } from '../connectors/duckdb/warehouse.ts';
 import type { BoundFlow } from '../plan/bind.ts';
 import { formatFinding } from '../plan/findings.ts';
@@ -6,7 +7,11 @@ import { flowFingerprint } from '../plan/fingerprint.ts';
 import type { Stage } from '../plan/stage.ts';
 import { type FlowIO, type FlowResult, RunError, runFlow } from '../runtime/execute.ts';
 import { flowIO, type QuarantineBuffer, readsFollowed } from './flow-io.ts';
+import { acquireFlowLock, type FlowLock } from './flow-lock.ts';
 import type { Workspace } from './workspace.ts';
+
+/** The project's state folder (locks, ownership epochs; later the log and checkpoints), beside its config. */
+export const STATE_DIR = '.napkin';
 
 /** Options of {@link runProject}. */
 export interface RunOptions {
@@ -37,6 +42,18 @@ export async function runProject(ws: Workspace, options: RunOptions = {}): Promi
     );
   }
   const flows = ws.plan.flows.filter((b) => wanted.length === 0 || wanted.includes(b.flow.name));
+  // One writer per flow: a second process, above all one running another version, is refused before it opens the
+  // warehouse or reads a record.
+  const locks: FlowLock[] = [];
+  try {
+    for (const b of flows) locks.push(acquireFlowLock(join(ws.root, STATE_DIR), b.flow.name, flowFingerprint(b)));
+    return await runFlows(ws, flows, options);
+  } finally {
+    for (const l of locks) l.release();
+  }
+}
+
+async function runFlows(ws: Workspace, flows: readonly BoundFlow[], options: RunOptions): Promise<FlowResult[]> {
   const warehouse = await Warehouse.open(ws.warehousePath);
   const results: FlowResult[] = [];
   try {

@@ -1,0 +1,154 @@
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { shortFingerprint } from '../plan/fingerprint.ts';
+
+/** Who holds a flow: the process, the flow version it runs and its ownership epoch (reliability §2.6, §2.7). */
+export interface FlowOwner {
+  readonly pid: number;
+  readonly fingerprint: string;
+  /** Raised on every acquisition and never reused: the fencing token its writes carry. */
+  readonly ownershipEpoch: number;
+  readonly since: string;
+}
+
+/** Refused because another live process holds the flow: names both versions, so a skewed deploy is obvious. */
+export class FlowLockedError extends Error {
+  constructor(
+    readonly flow: string,
+    readonly holder: FlowOwner,
+    readonly fingerprint: string,
+  ) {
+    const mine = shortFingerprint(fingerprint);
+    const theirs = shortFingerprint(holder.fingerprint);
+    super(
+      holder.fingerprint === fingerprint
+        ? `flow ${flow} is already running (pid ${holder.pid}, fingerprint ${theirs}, since ${holder.since}); wait for it or stop it`
+        : `flow ${flow} is running a different version: pid ${holder.pid} has fingerprint ${theirs}, this process has ${mine}; stop pid ${holder.pid} before deploying ${mine} (napkin never runs two versions of a flow at once)`,
+    );
+    this.name = 'FlowLockedError';
+  }
+}
+
+export interface FlowLock {
+  readonly owner: FlowOwner;
+  /** A takeover of a dead holder's lock, for the run log. */
+  readonly replaced?: FlowOwner;
+  release(): void;
+}
+
+/**
+ * Takes a flow for this process: one writer per flow and state folder. The lock file is created exclusively
+ * (`O_EXCL`) and holds the owner; a lock whose process is gone is moved aside and taken over, a live one is refused
+ * with both fingerprints. The lock is the operator-facing guard; correctness rests on the ownership epoch, taken from
+ * a counter that only grows (written temp, fsync, rename, directory fsync) and checked by the sinks that store it.
+ */
+export function acquireFlowLock(stateDir: string, flow: string, fingerprint: string, pid = process.pid): FlowLock {
+  const dir = join(stateDir, 'flows', flow);
+  mkdirSync(dir, { recursive: true });
+  const lockPath = join(dir, 'owner.json');
+  let replaced: FlowOwner | undefined;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const ownershipEpoch = nextEpoch(dir);
+    const owner: FlowOwner = { pid, fingerprint, ownershipEpoch, since: new Date().toISOString() };
+    if (createExclusive(lockPath, `${JSON.stringify(owner)}\n`)) {
+      fsyncDir(dir);
+      return {
+        owner,
+        ...(replaced === undefined ? {} : { replaced }),
+        release() {
+          const current = readOwner(lockPath);
+          if (current?.pid === pid && current.ownershipEpoch === ownershipEpoch) rmSync(lockPath, { force: true });
+        },
+      };
+    }
+    const holder = readOwner(lockPath);
+    if (holder === undefined) continue; // released in between: try again
+    if (alive(holder.pid)) throw new FlowLockedError(flow, holder, fingerprint);
+    // A dead holder: move its lock aside under a name of its own, so two takers cannot both remove the same file.
+    try {
+      renameSync(lockPath, join(dir, `owner.stale-${holder.pid}-${holder.ownershipEpoch}.json`));
+      replaced = holder;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+  }
+  throw new Error(`flow ${flow}: another process keeps taking the lock in ${dir}; retry once it has settled`);
+}
+
+function createExclusive(path: string, text: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, 'wx');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  }
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  return true;
+}
+
+function readOwner(path: string): FlowOwner | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  try {
+    return JSON.parse(text) as FlowOwner;
+  } catch {
+    throw new Error(
+      `${path} is damaged (not the JSON napkin writes); stop every napkin process of this flow and delete it`,
+    );
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: the process exists but belongs to someone else.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function nextEpoch(dir: string): number {
+  let last = 0;
+  try {
+    last = Number(readFileSync(join(dir, 'ownership-epoch'), 'utf8').trim());
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  if (!Number.isSafeInteger(last) || last < 0) throw new Error(`${join(dir, 'ownership-epoch')} is damaged`);
+  writeAtomically(dir, 'ownership-epoch', `${last + 1}\n`);
+  return last + 1;
+}
+
+function writeAtomically(dir: string, name: string, text: string): void {
+  const tmp = join(dir, `.${name}.${process.pid}.tmp`);
+  const fd = openSync(tmp, 'w');
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, join(dir, name));
+  fsyncDir(dir);
+}
+
+function fsyncDir(dir: string): void {
+  const d = openSync(dir, 'r');
+  try {
+    fsyncSync(d);
+  } finally {
+    closeSync(d);
+  }
+}
