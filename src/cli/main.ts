@@ -6,6 +6,7 @@ import { registerLineage } from './commands/lineage.ts';
 import { registerNexmark } from './commands/nexmark.ts';
 import { registerQuarantine } from './commands/quarantine.ts';
 import { registerRun } from './commands/run.ts';
+import { registerStatus } from './commands/status.ts';
 import { registerTranscript } from './commands/transcript.ts';
 import { EXIT, type Outcome } from './outcome.ts';
 
@@ -38,6 +39,7 @@ registerLineage(program, globals, setOutcome);
 registerQuarantine(program, globals, setOutcome);
 registerTranscript(program, globals, setOutcome);
 registerBench(program, globals, setOutcome);
+registerStatus(program, globals, setOutcome);
 registerNexmark(program, globals, setOutcome);
 
 try {

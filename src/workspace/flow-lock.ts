@@ -36,6 +36,11 @@ export interface FlowLock {
   release(): void;
 }
 
+/** Where a flow's lock lives in the state folder. */
+export function lockFile(stateDir: string, flow: string): string {
+  return join(stateDir, 'flows', flow, 'owner.json');
+}
+
 /**
  * Takes a flow for this process: one writer per flow and state folder. The lock file is created exclusively
  * (`O_EXCL`) and holds the owner; a lock whose process is gone is moved aside and taken over, a live one is refused
@@ -45,7 +50,7 @@ export interface FlowLock {
 export function acquireFlowLock(stateDir: string, flow: string, fingerprint: string, pid = process.pid): FlowLock {
   const dir = join(stateDir, 'flows', flow);
   mkdirSync(dir, { recursive: true });
-  const lockPath = join(dir, 'owner.json');
+  const lockPath = lockFile(stateDir, flow);
   let replaced: FlowOwner | undefined;
   for (let attempt = 0; attempt < 3; attempt++) {
     const ownershipEpoch = nextEpoch(dir);
@@ -92,7 +97,8 @@ function createExclusive(path: string, text: string): boolean {
   return true;
 }
 
-function readOwner(path: string): FlowOwner | undefined {
+/** The owner recorded in a flow's lock file, if any (it may be a dead process: see {@link ownerAlive}). */
+export function readOwner(path: string): FlowOwner | undefined {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -107,6 +113,11 @@ function readOwner(path: string): FlowOwner | undefined {
       `${path} is damaged (not the JSON napkin writes); stop every napkin process of this flow and delete it`,
     );
   }
+}
+
+/** Whether the lock's process still exists. */
+export function ownerAlive(owner: FlowOwner): boolean {
+  return alive(owner.pid);
 }
 
 function alive(pid: number): boolean {

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 import type { QuarantineEntry } from '../../runtime/quarantine.ts';
@@ -15,6 +15,9 @@ export interface QuarantineOrigin {
   readonly stage: string;
   readonly dataset: string;
 }
+
+/** The warehouse is in use by a writer (a running flow) and cannot be read now. */
+export class WarehouseBusyError extends Error {}
 
 /**
  * The project's DuckDB warehouse: one database file holding published tables, the quarantine and the run log.
@@ -40,6 +43,21 @@ export class Warehouse {
     const w = new Warehouse(path, instance, await instance.connect());
     await w.setup();
     return w;
+  }
+
+  /**
+   * Opens an existing warehouse for reading only (`napkin status`), changing nothing; undefined when it does not
+   * exist yet. Fails while another process writes to it (DuckDB's file lock).
+   */
+  static async openReadOnly(path: string): Promise<Warehouse | undefined> {
+    if (!existsSync(path)) return undefined;
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(path, { access_mode: 'READ_ONLY' });
+    } catch (e) {
+      throw new WarehouseBusyError(`cannot read the warehouse ${path}: ${(e as Error).message.split('\n')[0]}`);
+    }
+    return new Warehouse(path, instance, await instance.connect());
   }
 
   private async setup(): Promise<void> {
