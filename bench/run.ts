@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --rows N] [--only csv|parquet|window] [--repeat K] [--profile]`
+ * `npm run bench [-- --rows N] [--only csv|parquet|window|nexmark|log] [--repeat K] [--profile]`
  *
  * Generates (once, cached under .bench/) an events dataset of N rows (default 10 million) as CSV and Parquet, writes
  * a napkin project over it to .bench/project/, then for each format runs the flow read → filter → withColumns →
@@ -15,6 +15,10 @@
  * records the results under bench/results/; `--nexmark-check FILE` fails the bench when a query falls more than 30%
  * below that baseline, as a ratio to the generator-only line of the same run.
  *
+ * The `log` case runs bench/log.ts in its own process: append and read throughput of the embedded log (fsync per
+ * batch of 1,000) and its recovery time after SIGKILL, over N × 100 B of log (1 GB by default); its JSON lines pass
+ * through to stdout.
+ *
  * --repeat K runs every case K times and keeps the run with the median wall time. --profile writes V8 CPU profiles
  * of the napkin runs to .bench/prof/ (open them in Chrome DevTools or speedscope).
  */
@@ -25,8 +29,8 @@ import { ensureData, ensureWindowData } from './data.ts';
 import type { Measurement } from './measure.ts';
 import { type Format, writeProject } from './project.ts';
 
-type CaseName = Format | 'window' | 'nexmark';
-const CASES: readonly CaseName[] = ['csv', 'parquet', 'window', 'nexmark'];
+type CaseName = Format | 'window' | 'nexmark' | 'log';
+const CASES: readonly CaseName[] = ['csv', 'parquet', 'window', 'nexmark', 'log'];
 
 interface Args {
   rows: number;
@@ -61,7 +65,7 @@ function parseArgs(argv: readonly string[]): Args {
     } else if (a === '--profile') args.profile = true;
     else
       throw new Error(
-        `unknown option ${a}; options: --rows N, --only csv|parquet|window|nexmark, --repeat K, --profile, --nexmark-check FILE`,
+        `unknown option ${a}; options: --rows N, --only csv|parquet|window|nexmark|log, --repeat K, --profile, --nexmark-check FILE`,
       );
   }
   return args;
@@ -115,6 +119,19 @@ function nexmarkSuite(a: Args): void {
   if (a.nexmarkCheck !== undefined) cli.push('--check', a.nexmarkCheck);
   log(`nexmark: generator and every query${a.rowsGiven ? `, ${a.rows.toLocaleString('en')} events` : ''} ...`);
   const r = spawnSync(process.execPath, cli, { stdio: 'inherit' });
+  if (r.status !== 0) process.exitCode = 1;
+}
+
+/** The embedded log's bench, in its own process; its JSON lines pass through to stdout. */
+function logSuite(a: Args): void {
+  const script = join(import.meta.dirname, 'log.ts');
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', script, '--rows', String(a.rows), '--repeat', String(a.repeat)],
+    {
+      stdio: 'inherit',
+    },
+  );
   if (r.status !== 0) process.exitCode = 1;
 }
 
@@ -184,6 +201,7 @@ async function fileCases(formats: readonly CaseName[]): Promise<void> {
   log(`(${process.platform} ${process.arch}, node ${process.version}; CPU s counts every thread, DuckDB's included)`);
 }
 
-const fileFormats = args.formats.filter((f) => f !== 'nexmark');
+const fileFormats = args.formats.filter((f) => f !== 'nexmark' && f !== 'log');
 if (fileFormats.length > 0) await fileCases(fileFormats);
 if (args.formats.includes('nexmark')) nexmarkSuite(args);
+if (args.formats.includes('log')) logSuite(args);

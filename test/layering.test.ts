@@ -16,12 +16,13 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   plan: ['flow', 'expr', 'time'],
   runtime: ['flow', 'expr', 'time', 'plan', 'state'],
   connectors: ['flow', 'expr', 'time', 'plan', 'runtime', 'state'],
+  log: ['expr', 'time', 'state'],
   draw: ['flow', 'expr', 'time', 'plan'],
-  workspace: ['flow', 'expr', 'time', 'plan', 'runtime', 'state', 'connectors'],
-  nexmark: ['flow', 'expr', 'time', 'plan', 'runtime', 'state', 'connectors'],
-  cli: ['flow', 'expr', 'time', 'plan', 'runtime', 'state', 'connectors', 'workspace', 'draw', 'nexmark'],
+  workspace: ['flow', 'expr', 'time', 'plan', 'runtime', 'state', 'connectors', 'log'],
+  nexmark: ['flow', 'expr', 'time', 'plan', 'runtime', 'state', 'connectors', 'log'],
+  cli: ['flow', 'expr', 'time', 'plan', 'runtime', 'state', 'connectors', 'workspace', 'draw', 'nexmark', 'log'],
 };
-const IO = /^(node:(fs|fs\/promises|net|http|https|child_process|worker_threads)|@duckdb\/|tinyglobby)/;
+const IO = /^(node:(fs|fs\/promises|net|http|https|child_process|worker_threads)|@duckdb\/|tinyglobby|postgres(\/|$))/;
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {

@@ -14,7 +14,9 @@ after(() => removeDir(dir));
 
 test('a second process running another version of a live flow is refused, naming both fingerprints', async () => {
   writeFileSync(join(dir, 'data', 'live.jsonl'), '');
-  // The live flow tails an empty file until 3 s pass without a line: long enough to meet the second process.
+  // The live flow tails an empty file until it is stopped (SIGTERM ends it gracefully), however slow the machine.
+  const datasets = join(dir, 'datasets.ts');
+  writeFileSync(datasets, readFileSync(datasets, 'utf8').replace("stopAfterIdle: '3s'", "stopAfterIdle: '10m'"));
   const first = spawn(process.execPath, [BIN, '--project', dir, 'run', 'live_clicks', '--json'], {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -25,7 +27,7 @@ test('a second process running another version of a live flow is refused, naming
   });
   const exited = new Promise<number | null>((done) => first.on('exit', (code) => done(code)));
   const owner = join(dir, '.napkin', 'flows', 'live_clicks', 'owner.json');
-  for (let i = 0; i < 100 && !existsSync(owner); i++) await sleep(50);
+  for (let i = 0; i < 600 && !existsSync(owner); i++) await sleep(50);
   assert.ok(existsSync(owner), 'the first run holds the flow');
   const running = JSON.parse(readFileSync(owner, 'utf8')) as { fingerprint: string; pid: number };
 
@@ -45,6 +47,7 @@ test('a second process running another version of a live flow is refused, naming
   assert.notEqual(m[3], m[2]);
   assert.equal(existsSync(join(dir, 'out', 'live-panes.jsonl.tmp')), false);
 
+  first.kill('SIGTERM');
   assert.equal(await exited, 0);
   const result = JSON.parse(stdout) as { fingerprint: string }[];
   assert.equal(result[0].fingerprint, running.fingerprint, 'the run that wrote is the version that held the flow');
