@@ -42,7 +42,7 @@ export {
   WindowedRel,
   type WindowOptions,
 } from './flow/rel.ts';
-export { csv, duckdb, jsonl, parquet, type Storage } from './flow/storage.ts';
+export { csv, duckdb, jsonl, parquet, postgres, type Storage } from './flow/storage.ts';
 export type { IntervalJoinOptions, WindowJoinOptions } from './flow/time-join.ts';
 export type { NexmarkQuery, QueryName, QueryParams } from './nexmark/query.ts';
 export type { Finding, Severity } from './plan/findings.ts';

@@ -8,7 +8,8 @@ export type Storage =
   | { readonly kind: 'csv'; readonly path: string; readonly delimiter: string }
   | { readonly kind: 'jsonl'; readonly path: string; readonly follow?: Follow }
   | { readonly kind: 'parquet'; readonly path: string }
-  | { readonly kind: 'duckdb'; readonly table: string };
+  | { readonly kind: 'duckdb'; readonly table: string }
+  | { readonly kind: 'postgres'; readonly table: string; readonly connection: string };
 
 export type StorageKind = Storage['kind'];
 
@@ -68,6 +69,33 @@ export function duckdb(table: string): Storage {
   return { kind: 'duckdb', table };
 }
 
+/**
+ * A secret given by reference (spec reliability §5): `env:NAME`, resolved from the environment only when a connector
+ * connects, so flow definitions, fingerprints and plans hold the name, never the value.
+ */
+export const SECRET_REFERENCE = /^env:[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * A PostgreSQL table, written exactly once per epoch (spec reliability §2.4), e.g.
+ * `postgres({ table: 'mart.orders', connection: 'env:NAPKIN_PG_URL' })`. Names are lower case (`[a-z_][a-z0-9_]*`),
+ * so they mean the same quoted or not.
+ */
+export function postgres(options: { readonly table: string; readonly connection: string }): Storage {
+  const { table, connection } = options;
+  if (typeof table !== 'string' || !/^[a-z_][a-z0-9_]{0,62}(\.[a-z_][a-z0-9_]{0,62})?$/.test(table)) {
+    throw new Error(
+      `postgres(): table '${String(table)}' must be 'name' or 'schema.name' of lower-case letters, digits and _`,
+    );
+  }
+  // The value is never echoed: a mistake here is often a URL with a password in it.
+  if (typeof connection !== 'string' || !SECRET_REFERENCE.test(connection)) {
+    throw new Error(
+      `postgres({ table: '${table}' }): connection must be a reference such as 'env:NAPKIN_PG_URL', not a URL; put the URL in that environment variable`,
+    );
+  }
+  return { kind: 'postgres', table, connection };
+}
+
 function checkPath(kind: string, path: string): string {
   if (typeof path !== 'string' || path.trim() === '') throw new Error(`${kind}(): give a file path or glob`);
   return path;
@@ -76,5 +104,6 @@ function checkPath(kind: string, path: string): string {
 /** One line for people: `csv data/orders.csv`, `duckdb mart.daily_revenue`. */
 export function storageToString(s: Storage): string {
   if (s.kind === 'jsonl' && s.follow !== undefined) return `jsonl ${s.path} (followed)`;
-  return s.kind === 'duckdb' ? `duckdb ${s.table}` : `${s.kind} ${s.path}`;
+  if (s.kind === 'duckdb' || s.kind === 'postgres') return `${s.kind} ${s.table}`;
+  return `${s.kind} ${s.path}`;
 }

@@ -9,9 +9,11 @@ import type { Warehouse } from '../connectors/duckdb/warehouse.ts';
 import { openTailSource } from '../connectors/files/tail-source.ts';
 import { openTextSink } from '../connectors/files/text-sink.ts';
 import { openTextSource } from '../connectors/files/text-source.ts';
+import { openPostgresSink } from '../connectors/postgres/table-sink.ts';
 import type { Schema } from '../expr/types.ts';
 import type { Dataset } from '../flow/dataset.ts';
 import type { Storage } from '../flow/storage.ts';
+import { flowFingerprint } from '../plan/fingerprint.ts';
 import type { ProjectPlan } from '../plan/project-plan.ts';
 import type { Stage } from '../plan/stage.ts';
 import type { FlowIO, SinkWriter, SourceReader } from '../runtime/execute.ts';
@@ -52,6 +54,8 @@ export function flowIO(
       const st = storageOf(ds);
       if (st.kind === 'duckdb')
         return openDuckSource(warehouse, { kind: 'table', table: st.table }, contract, st.table, live);
+      if (st.kind === 'postgres')
+        throw new Error(`dataset ${ds.name}: reading postgres storage is not supported yet; read it from a copy`);
       if (st.kind === 'jsonl' && st.follow !== undefined) {
         const follow = st.follow;
         const file = path(st.path);
@@ -106,6 +110,21 @@ export function flowIO(
           });
         case 'jsonl':
           return openTextSink({ format: 'jsonl', path: path(st.path), display: st.path, contract, input });
+        case 'postgres': {
+          const bound = plan.flows.find((b) => b.flow.name === s.flow);
+          if (bound === undefined) throw new Error(`stage ${s.id}: flow ${s.flow} is not in the plan`);
+          return openPostgresSink({
+            connection: st.connection,
+            table: st.table,
+            contract,
+            key: ds.contract?.key ?? [],
+            mode: s.writeMode ?? 'replace',
+            input,
+            flow: s.flow,
+            sink: s.id,
+            fingerprint: flowFingerprint(bound),
+          });
+        }
         default:
           return st satisfies never;
       }
@@ -203,6 +222,8 @@ async function exposeDatasets(w: Warehouse, root: string, plan: ProjectPlan, nam
     if (ds === undefined) continue;
     const st = storageOf(ds);
     if (st.kind === 'duckdb' && st.table === name) continue;
+    if (st.kind === 'postgres')
+      throw new Error(`SQL models cannot read dataset ${name} yet: it is stored in postgres, not in the warehouse`);
     await w.ensureSchemaOf(name);
     let from: string;
     if (st.kind === 'duckdb') from = quoteTable(st.table);
