@@ -92,29 +92,7 @@ function probeLeft(
   keepAfter: number,
   out: Output,
 ): void {
-  const keyCols = spec.leftKeys.map((k) => batch.columns[k]);
-  const times = batch.columns[spec.leftTime];
-  const bTimes = b.rows.times;
-  const rows: number[] = [];
-  const slots: number[] = [];
-  for (let i = 0; i < batch.length; i++) {
-    const key = keyOf(keyCols, i);
-    if (key === null) continue;
-    const t = times[i] as number;
-    const kept = b.slots(key);
-    if (kept !== undefined) {
-      const lo = t + spec.from;
-      const hi = t + spec.to;
-      for (let k = 0; k < kept.length; k++) {
-        const s = kept[k];
-        if (bTimes[s] >= lo && bTimes[s] <= hi) {
-          rows.push(i);
-          slots.push(s);
-        }
-      }
-    }
-    if (t >= keepAfter) a.add(key, batch.columns, i, t);
-  }
+  const { rows, slots } = probe(batch, spec.leftKeys, spec.leftTime, b, spec.from, spec.to, a, keepAfter);
   if (rows.length === 0) return;
   const columns: Column[] = [];
   for (const c of batch.columns) columns.push(pickColumn(c, rows));
@@ -122,7 +100,7 @@ function probeLeft(
   out.push({ length: rows.length, columns });
 }
 
-/** New `b` rows against the kept `a` rows; each `b` is then kept if a future `a` can match it. */
+/** New `b` rows against the kept `a` rows (a.time + from ≤ t ≤ a.time + to); each `b` is then kept likewise. */
 function probeRight(
   spec: IntervalJoinSpec,
   batch: Batch,
@@ -131,33 +109,49 @@ function probeRight(
   keepAfter: number,
   out: Output,
 ): void {
-  const keyCols = spec.rightKeys.map((k) => batch.columns[k]);
-  const times = batch.columns[spec.rightTime];
-  const aTimes = a.rows.times;
-  const slots: number[] = [];
-  const rows: number[] = [];
-  for (let i = 0; i < batch.length; i++) {
-    const key = keyOf(keyCols, i);
-    if (key === null) continue;
-    const t = times[i] as number;
-    const kept = a.slots(key);
-    if (kept !== undefined) {
-      // a.time + from <= t <= a.time + to
-      const lo = t - spec.to;
-      const hi = t - spec.from;
-      for (let k = 0; k < kept.length; k++) {
-        const s = kept[k];
-        if (aTimes[s] >= lo && aTimes[s] <= hi) {
-          slots.push(s);
-          rows.push(i);
-        }
-      }
-    }
-    if (t >= keepAfter) b.add(key, batch.columns, i, t);
-  }
+  const { rows, slots } = probe(batch, spec.rightKeys, spec.rightTime, a, -spec.to, -spec.from, b, keepAfter);
   if (rows.length === 0) return;
   const columns: Column[] = [];
   for (const c of a.rows.columns) columns.push(pickColumn(c, slots));
   for (const rc of spec.rightOutput) columns.push(pickColumn(batch.columns[rc], rows));
   out.push({ length: rows.length, columns });
+}
+
+/**
+ * Pairs each row of `batch` (at time t) with the kept rows of the other side whose time is in [t + lo, t + hi], as
+ * (batch row, other slot) lists; then keeps the row on its own side if a future row of the other side can match it.
+ */
+function probe(
+  batch: Batch,
+  keys: readonly number[],
+  time: number,
+  other: KeyedTimeRows,
+  lo: number,
+  hi: number,
+  own: KeyedTimeRows,
+  keepAfter: number,
+): { rows: number[]; slots: number[] } {
+  const keyCols = keys.map((k) => batch.columns[k]);
+  const times = batch.columns[time];
+  const otherTimes = other.rows.times;
+  const rows: number[] = [];
+  const slots: number[] = [];
+  for (let i = 0; i < batch.length; i++) {
+    const key = keyOf(keyCols, i);
+    if (key === null) continue;
+    const t = times[i] as number;
+    const kept = other.slots(key);
+    if (kept !== undefined) {
+      for (let k = 0; k < kept.length; k++) {
+        const s = kept[k];
+        const u = otherTimes[s];
+        if (u >= t + lo && u <= t + hi) {
+          rows.push(i);
+          slots.push(s);
+        }
+      }
+    }
+    if (t >= keepAfter) own.add(key, batch.columns, i, t);
+  }
+  return { rows, slots };
 }
