@@ -39,10 +39,12 @@ export class MinWatermark {
     return this.inputs[p];
   }
 
-  /** Records a port's watermark without publishing. */
-  set(port: number, wm: number): void {
+  /** Records a port's watermark without publishing; returns whether the operator was idle before (for `sendStatus`). */
+  set(port: number, wm: number): boolean {
+    const wasIdle = this.allIdle;
     if (wm > this.inputs[port]) this.inputs[port] = wm;
     this.recompute();
+    return wasIdle;
   }
 
   advance(port: number, wm: number): number | undefined {
@@ -60,11 +62,13 @@ export class MinWatermark {
     return this.status[port] === ACTIVE || w >= this.combined ? w : this.combined;
   }
 
-  /** Records that a port went idle or active again (M7.3, M7.4), without publishing. */
-  setIdle(port: number, idle: boolean): void {
+  /** Records that a port went idle or active again (M7.3, M7.4), without publishing; returns whether it was idle. */
+  setIdle(port: number, idle: boolean): boolean {
+    const wasIdle = this.allIdle;
     if (idle) this.status[port] = IDLE;
     else if (this.status[port] === IDLE) this.status[port] = REJOINING;
     this.recompute();
+    return wasIdle;
   }
 
   /** Whether a port is idle (an active port still catching up is not). */

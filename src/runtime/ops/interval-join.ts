@@ -45,15 +45,11 @@ export function intervalJoinOperator(spec: IntervalJoinSpec, out: Output, m: Sta
       else probeRight(spec, batch, a, b, keepFrom(wm.effective(0), spec.from), out);
     },
     watermark(port, w) {
-      const was = wm.allIdle;
-      wm.set(port, w);
-      advance(was);
+      advance(wm.set(port, w));
     },
     // An idle side counts as caught up with the other (M7.3), so the join neither stalls nor keeps rows for it.
     idle(port, idle) {
-      const was = wm.allIdle;
-      wm.setIdle(port, idle);
-      advance(was);
+      advance(wm.setIdle(port, idle));
     },
     stateSize: () => a.size + b.size,
   };

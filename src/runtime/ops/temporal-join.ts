@@ -55,9 +55,7 @@ export class TemporalJoinOperator implements Operator {
   }
 
   watermark(port: number, w: number): void {
-    const was = this.wm.allIdle;
-    this.wm.set(port, w);
-    this.advance(was);
+    this.advance(this.wm.set(port, w));
   }
 
   /**
@@ -65,9 +63,7 @@ export class TemporalJoinOperator implements Operator {
    * it has, and a version arriving later below that watermark is late, as any record of a rejoining input (M7.4).
    */
   idle(port: number, idle: boolean): void {
-    const was = this.wm.allIdle;
-    this.wm.setIdle(port, idle);
-    this.advance(was);
+    this.advance(this.wm.setIdle(port, idle));
   }
 
   private advance(wasIdle: boolean): void {

@@ -56,15 +56,11 @@ export function windowJoinOperator(spec: WindowJoinSpec, out: Output, m: StageMe
       addRows(spec, state, port === 0, batch, wm.current, starts, m);
     },
     watermark(port, w) {
-      const was = wm.allIdle;
-      wm.set(port, w);
-      advance(was);
+      advance(wm.set(port, w));
     },
     // The combined watermark leaves idle inputs out (M7.3), so windows close without waiting for a silent side.
     idle(port, idle) {
-      const was = wm.allIdle;
-      wm.setIdle(port, idle);
-      advance(was);
+      advance(wm.setIdle(port, idle));
     },
     stateSize: () => state.rowCount,
   };
