@@ -132,7 +132,8 @@ describe('which sources run when', () => {
     const out = { push: () => undefined, watermark: () => undefined, idle: () => assert.fail('went idle') };
     const spec = { out, metrics: newMetrics(), strategy, timeCol: 1, flow: 'f' };
     const io = testIO([], []).io;
-    const bounded = new SourceRun(0, { id: 's' } as Stage, { ...spec, io, reader: { chunks: nothingToRead } });
+    const bounded = new SourceRun(0, { id: 's' } as Stage, { ...spec, io });
+    bounded.arm({ chunks: nothingToRead }, true);
     bounded.probe(0);
     bounded.probe(1_000_000);
     assert.equal(bounded.idle, false);
@@ -140,8 +141,8 @@ describe('which sources run when', () => {
       ...spec,
       io,
       out: { ...out, idle: () => undefined },
-      reader: { unbounded: true, chunks: nothingToRead },
     });
+    live.arm({ unbounded: true, chunks: nothingToRead }, true);
     live.probe(0);
     live.probe(1_000_000);
     assert.equal(live.idle, true);

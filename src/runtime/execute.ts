@@ -1,17 +1,10 @@
 import type { Registry } from '../expr/functions.ts';
-import type { Schema } from '../expr/types.ts';
 import type { BoundFlow } from '../plan/bind.ts';
-import { flowFingerprint } from '../plan/fingerprint.ts';
 import type { Stage } from '../plan/stage.ts';
 import type { Batch } from './batch.ts';
-import { buildOperator } from './build.ts';
-import { driveSources } from './drive-sources.ts';
-import { liveColumns } from './liveness.ts';
-import { counted, fanOut, isComplete, newMetrics, type Operator, type Output, type StageMetrics } from './operator.ts';
+import { FlowRun } from './flow-run.ts';
+import type { StageMetrics } from './operator.ts';
 import type { QuarantineEntry } from './quarantine.ts';
-import { RunError } from './run-error.ts';
-import { SourceRun } from './source-run.ts';
-import { SourceWatermark } from './source-watermark.ts';
 
 export { RunError } from './run-error.ts';
 
@@ -26,6 +19,11 @@ export interface SourceChunk {
    * they are read and the executor publishes +∞ when they are exhausted (M5).
    */
   readonly watermark?: number;
+  /**
+   * Where a reader resuming after this chunk would start (a file's byte, line and record): what log ingestion
+   * records with the chunk's records, in the same append, so a restart neither skips nor repeats a record.
+   */
+  readonly position?: Readonly<Record<string, number>>;
 }
 
 export interface SourceReader {
@@ -37,11 +35,35 @@ export interface SourceReader {
   readonly unbounded?: boolean;
 }
 
-/** A sink connector: buffers or stages writes synchronously, publishes atomically on commit. */
+/** One epoch's commit, as the runner asks it of each sink (spec reliability §2.4). */
+export interface EpochCommit {
+  readonly flow: string;
+  /** The sink stage's id. With `flow`, `partition` and `epoch`, the commit key. */
+  readonly sink: string;
+  readonly partition: string;
+  /** The flow's epoch number, from 1, strictly increasing, never reused. */
+  readonly epoch: number;
+  readonly fingerprint: string;
+  /**
+   * The epoch starts a new output: a `replace` sink replaces what the dataset held with this epoch's rows; a later
+   * epoch adds its rows to what the earlier epochs of the same output published (a `merge` sink upserts either way).
+   */
+  readonly fresh: boolean;
+}
+
+/**
+ * A sink connector: buffers or stages writes synchronously, publishes atomically on commit. One writer serves every
+ * epoch of a run: after a commit it takes the next epoch's writes.
+ */
 export interface SinkWriter {
   write(batch: Batch): void;
-  /** Publishes everything written; returns where it went, for the run summary. */
-  commit(): Promise<string>;
+  /**
+   * Publishes what was written since the last commit, as one atomic unit, and returns where it went, for the run
+   * summary. With an epoch, the commit is idempotent: the unit also stores the commit key, and a store that already
+   * holds the key keeps what it has and drops what was written (the epoch was regenerated after a crash). Without
+   * one (tests, one-off runs) it publishes as a fresh output.
+   */
+  commit(epoch?: EpochCommit): Promise<string>;
   /** Throws away everything written. Must be safe to call after a failed commit. */
   abort(): Promise<void>;
 }
@@ -96,246 +118,14 @@ export interface FlowResult {
  * fails, every sink is aborted: readers never see a partial result.
  */
 export async function runFlow(bound: BoundFlow, registry: Registry, io: FlowIO): Promise<FlowResult> {
-  const started = performance.now();
-  const name = bound.flow.name;
-  const stages = bound.stages;
-  const metrics = new Map(stages.map((s) => [s.id, newMetrics()]));
-  const consumers = consumersOf(stages);
-  const sinks = new Map<string, SinkWriter>();
-  const ended = new Set<string>();
-  const operators = new Map<string, Operator>();
-  const live = liveColumns(stages);
+  const run = await FlowRun.open(bound, registry, io);
   try {
-    for (const s of stages) if (s.kind === 'sink') sinks.set(s.id, await io.openSink(s));
-    const outputs = new Map<string, Output>();
-    const outputOf = (s: Stage): Output => {
-      let o = outputs.get(s.id);
-      if (o === undefined) {
-        o = counted(
-          fanOut(
-            (consumers.get(s.id) ?? []).filter((c) => !isSide(c.stage)).map(({ stage, port }) => inputOf(stage, port)),
-          ),
-          metrics.get(s.id) as StageMetrics,
-        );
-        outputs.set(s.id, o);
-      }
-      return o;
-    };
-    const byId = new Map(stages.map((s) => [s.id, s]));
-    // A `lateRecords` stage reads its input's side output (the records a windowed aggregate dropped), not its rows.
-    const isSide = (id: string): boolean => byId.get(id)?.node?.op === 'lateRecords';
-    const sideOf = (s: Stage): Output | undefined => {
-      const side = (consumers.get(s.id) ?? []).filter((c) => isSide(c.stage));
-      return side.length === 0 ? undefined : fanOut(side.map(({ stage, port }) => inputOf(stage, port)));
-    };
-    // Operators are looked up at call time: a stage's output is made before the stages it feeds are built.
-    const inputOf = (stage: string, port: number): Output => ({
-      push: (b: Batch) => (operators.get(stage) as Operator).push(port, b),
-      watermark: (wm: number) => (operators.get(stage) as Operator).watermark(port, wm),
-      idle: (idle: boolean) => {
-        const op = operators.get(stage) as Operator;
-        if (op.idle !== undefined) op.idle(port, idle);
-        // A single-input stage's status is its input's (M7); filter, project, map and the rest need not say so.
-        else if (byId.get(stage)?.inputs.length === 1) outputOf(byId.get(stage) as Stage).idle?.(idle);
-      },
-    });
-    const schemaOf = (id: string): Schema => stages.find((x) => x.id === id)?.schema as Schema;
-    for (const s of stages) {
-      const m = metrics.get(s.id) as StageMetrics;
-      if (s.kind === 'transform') {
-        operators.set(
-          s.id,
-          timed(buildOperator(s, s.inputs.map(schemaOf), registry, outputOf(s), m, live.get(s.id), sideOf(s)), m),
-        );
-      } else if (s.kind === 'sink') {
-        operators.set(
-          s.id,
-          sinkOperator(sinks.get(s.id) as SinkWriter, m, () => ended.add(s.id)),
-        );
-      }
-    }
-    let now = Number.NEGATIVE_INFINITY;
-    const tick = (): number | undefined => {
-      const t = io.clock?.();
-      if (t === undefined || t <= now) return t;
-      now = t;
-      for (const op of operators.values()) op.processingTime?.(t);
-      return t;
-    };
-    const runs: SourceRun[] = [];
-    for (const s of stages.filter((x) => x.kind === 'source'))
-      runs.push(
-        await openRun(runs.length, s, io, outputOf(s), metrics.get(s.id) as StageMetrics, name, live.get(s.id)),
-      );
-    const first = drainedFirst(stages, consumers);
-    await driveSources(
-      runs,
-      runs.filter((r) => !r.unbounded && first.has(r.stage.id)),
-      io.wait === undefined ? { now: tick } : { now: tick, wait: io.wait.bind(io) },
-    );
-    for (const s of stages) {
-      if (s.kind === 'sink' && !ended.has(s.id))
-        throw new RunError(`stage ${s.id} never saw the end of its input`, name, s.id);
-    }
-    const locations = new Map<string, string>();
-    for (const [id, sink] of sinks) locations.set(id, await sink.commit());
-    for (const s of sqlOrder(stages, io)) {
-      const t0 = performance.now();
-      const r = await io.runSql(s);
-      const m = metrics.get(s.id) as StageMetrics;
-      m.out = r.rows;
-      m.ms = performance.now() - t0;
-      locations.set(s.id, r.location);
-    }
-    return {
-      flow: name,
-      fingerprint: flowFingerprint(bound),
-      stages: stages.map((s) => ({
-        stage: s,
-        metrics: metrics.get(s.id) as StageMetrics,
-        ...(locations.has(s.id) ? { location: locations.get(s.id) } : {}),
-      })),
-      ms: performance.now() - started,
-    };
+    await run.drive((s, live) => io.openSource(s, live), true);
+    await run.commit();
+    await run.runSql();
+    return run.result();
   } catch (e) {
-    for (const sink of sinks.values()) await sink.abort().catch(() => undefined);
-    if (e instanceof RunError) throw e;
-    throw new RunError(`flow ${name}: ${(e as Error).message}`, name);
+    await run.abort();
+    throw e;
   }
-}
-
-/** Opens one source and its watermark strategy (M6, M7); nothing is read yet. */
-async function openRun(
-  index: number,
-  s: Stage,
-  io: FlowIO,
-  out: Output,
-  metrics: StageMetrics,
-  flow: string,
-  live: readonly boolean[] | undefined,
-): Promise<SourceRun> {
-  const node = s.node;
-  if (node?.op !== 'read') throw new RunError(`stage ${s.id} is not a read`, flow, s.id);
-  const fields = node.dataset.contract?.schema.fields ?? [];
-  const timeCol =
-    node.watermark === undefined ? -1 : fields.findIndex((f) => f.name === node.dataset.contract?.eventTime);
-  // The strategy reads the event-time column even when no stage downstream does.
-  const readLive = live !== undefined && timeCol >= 0 ? live.map((x, c) => x || c === timeCol) : live;
-  const strategy = node.watermark === undefined || timeCol < 0 ? undefined : new SourceWatermark(node.watermark);
-  const reader = await io.openSource(s, readLive);
-  return new SourceRun(index, s, {
-    reader,
-    out,
-    metrics,
-    timeCol,
-    io,
-    flow,
-    ...(strategy === undefined ? {} : { strategy }),
-  });
-}
-
-function sinkOperator(sink: SinkWriter, m: StageMetrics, onEnd: () => void): Operator {
-  return {
-    push(_port, batch) {
-      m.in += batch.length;
-      m.out += batch.length;
-      sink.write(batch);
-    },
-    watermark(_port, wm) {
-      if (isComplete(wm)) onEnd();
-    },
-  };
-}
-
-/** Adds the time of each call to the stage; `counted` takes back what downstream stages spent inside it. */
-function timed(op: Operator, m: StageMetrics): Operator {
-  const pt = op.processingTime?.bind(op);
-  const idle = op.idle?.bind(op);
-  return {
-    ...(pt === undefined
-      ? {}
-      : {
-          processingTime(now: number) {
-            const t0 = performance.now();
-            pt(now);
-            m.ms += performance.now() - t0;
-          },
-        }),
-    // Kept absent when the operator has none: the executor then forwards the status itself.
-    ...(idle === undefined
-      ? {}
-      : {
-          idle(port: number, isIdle: boolean) {
-            const t0 = performance.now();
-            idle(port, isIdle);
-            m.ms += performance.now() - t0;
-          },
-        }),
-    push(port, batch) {
-      const t0 = performance.now();
-      op.push(port, batch);
-      m.ms += performance.now() - t0;
-    },
-    watermark(port, wm) {
-      const t0 = performance.now();
-      op.watermark(port, wm);
-      m.ms += performance.now() - t0;
-    },
-  };
-}
-
-function consumersOf(stages: readonly Stage[]): Map<string, { stage: string; port: number }[]> {
-  const out = new Map<string, { stage: string; port: number }[]>();
-  for (const s of stages) {
-    s.inputs.forEach((input, port) => {
-      const list = out.get(input) ?? [];
-      list.push({ stage: s.id, port });
-      out.set(input, list);
-    });
-  }
-  return out;
-}
-
-/**
- * Inputs an operator reads whole before the others stream through: the build side of a hash join, the table side of
- * a temporal join. A bounded source feeding one is drained before the other sources start, so the streaming side
- * passes through instead of waiting in memory.
- */
-const DRAINED_FIRST: readonly { readonly op: string; readonly port: number }[] = [
-  { op: 'join', port: 1 },
-  { op: 'temporalJoin', port: 1 },
-];
-
-/** Ids of the sources that feed a {@link DRAINED_FIRST} input, directly or through other stages. */
-function drainedFirst(
-  stages: readonly Stage[],
-  consumers: Map<string, { stage: string; port: number }[]>,
-): Set<string> {
-  const byId = new Map(stages.map((s) => [s.id, s]));
-  const feeds = (id: string, seen = new Set<string>()): boolean => {
-    if (seen.has(id)) return false;
-    seen.add(id);
-    return (consumers.get(id) ?? []).some(({ stage, port }) => {
-      const op: string | undefined = byId.get(stage)?.op;
-      return DRAINED_FIRST.some((d) => d.op === op && d.port === port) || feeds(stage, seen);
-    });
-  };
-  return new Set(stages.filter((s) => s.kind === 'source' && feeds(s.id)).map((s) => s.id));
-}
-
-/** SQL models in an order where a model runs after the models (of this flow) whose datasets it reads. */
-function sqlOrder(stages: readonly Stage[], io: FlowIO): Stage[] {
-  const models = stages.filter((s) => s.kind === 'sql');
-  const done: Stage[] = [];
-  const visit = (s: Stage, path: Set<Stage>): void => {
-    if (done.includes(s) || path.has(s)) return;
-    path.add(s);
-    for (const input of io.sqlInputs(s)) {
-      const dep = models.find((m) => m.dataset?.name === input);
-      if (dep !== undefined) visit(dep, path);
-    }
-    done.push(s);
-  };
-  for (const s of models) visit(s, new Set());
-  return done;
 }

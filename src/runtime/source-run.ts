@@ -8,7 +8,6 @@ import type { SourceWatermark } from './source-watermark.ts';
 
 /** What a {@link SourceRun} reads and where it sends it. */
 export interface SourceRunSpec {
-  readonly reader: SourceReader;
   readonly out: Output;
   readonly metrics: StageMetrics;
   /** The source's watermark strategy (M6, M7), if it is read with one. */
@@ -30,7 +29,10 @@ export class SourceRun {
   idle = false;
   done = false;
   /** Only a source that waits for new data can be idle (M7); a bounded one ends with +∞ instead. */
-  readonly unbounded: boolean;
+  unbounded = false;
+  private reader: SourceReader | undefined;
+  /** Whether the reader's end is the end of the input (+∞), or only of one epoch's range of it. */
+  private final = true;
   private iterator: AsyncIterator<SourceChunk> | undefined;
   private result: IteratorResult<SourceChunk> | undefined;
   private failure: { readonly error: unknown } | undefined;
@@ -45,8 +47,21 @@ export class SourceRun {
     readonly index: number,
     readonly stage: Stage,
     private readonly spec: SourceRunSpec,
-  ) {
-    this.unbounded = spec.reader.unbounded === true;
+  ) {}
+
+  /**
+   * Gives the source its reader for the next stretch of input: the whole input (`final`, the reader's end is M5's
+   * +∞), or one epoch's range of a log, after which the source waits, watermark and state intact, for the next.
+   */
+  arm(reader: SourceReader, final: boolean): void {
+    this.reader = reader;
+    this.final = final;
+    this.unbounded = reader.unbounded === true;
+    this.done = false;
+    this.iterator = undefined;
+    this.result = undefined;
+    this.failure = undefined;
+    this.pendingPromise = undefined;
   }
 
   /** Whether the outstanding `next()` has settled and waits to be taken. */
@@ -70,7 +85,8 @@ export class SourceRun {
 
   /** Creates the iterator without reading: sources of one step are all created before any of them runs. */
   start(): void {
-    this.iterator = this.spec.reader.chunks()[Symbol.asyncIterator]();
+    if (this.reader === undefined) throw new Error(`source ${this.stage.id} was started without a reader`);
+    this.iterator = this.reader.chunks()[Symbol.asyncIterator]();
   }
 
   /** Asks for the next chunk; the caller has taken the previous one. */
@@ -115,9 +131,10 @@ export class SourceRun {
     this.waitedMs = 0;
   }
 
-  /** The reader is exhausted: the source is complete (M5), which no idle source is. */
+  /** The reader is exhausted: the source is complete (M5), which no idle source is; or its epoch's range is read. */
   finish(): void {
     this.done = true;
+    if (!this.final) return;
     const t0 = performance.now();
     const { out, metrics } = this.spec;
     if (this.idle) {

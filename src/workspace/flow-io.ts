@@ -71,16 +71,7 @@ export function flowIO(
           }),
         );
       }
-      const files = await matchFiles(root, st.path, ds.name);
-      if (st.kind === 'parquet') return openDuckSource(warehouse, { kind: 'parquet', files }, contract, st.path, live);
-      return openTextSource({
-        format: st.kind,
-        files,
-        display: (f) => relative(root, f),
-        contract,
-        ...(live === undefined ? {} : { live }),
-        ...(st.kind === 'csv' ? { delimiter: st.delimiter } : {}),
-      });
+      return openFiles(root, warehouse, ds, await matchFiles(root, st.path, ds.name), live);
     },
     async openSink(s: Stage): Promise<SinkWriter> {
       const ds = s.dataset as Dataset;
@@ -204,7 +195,33 @@ function untilSignalled(openReader: (signal: AbortSignal) => SourceReader): Sour
   };
 }
 
-async function matchFiles(root: string, pattern: string, dataset: string): Promise<string[]> {
+/** Reads files of a file dataset (CSV, JSON Lines or Parquet) under its contract, in the order given. */
+export function openFiles(
+  root: string,
+  warehouse: Warehouse,
+  ds: Dataset,
+  files: readonly string[],
+  live?: readonly boolean[],
+): Promise<SourceReader> | SourceReader {
+  const st = storageOf(ds);
+  const contract = ds.contract;
+  if (contract === undefined)
+    throw new Error(`dataset ${ds.name} has no contract; napkin check reports this as NAP011`);
+  if (st.kind === 'parquet')
+    return openDuckSource(warehouse, { kind: 'parquet', files: [...files] }, contract, st.path, live);
+  if (st.kind !== 'csv' && st.kind !== 'jsonl') throw new Error(`dataset ${ds.name} is not stored in files`);
+  return openTextSource({
+    format: st.kind,
+    files,
+    display: (f) => relative(root, f),
+    contract,
+    ...(live === undefined ? {} : { live }),
+    ...(st.kind === 'csv' ? { delimiter: st.delimiter } : {}),
+  });
+}
+
+/** The files a dataset's storage path matches, sorted; an error naming the path when none does. */
+export async function matchFiles(root: string, pattern: string, dataset: string): Promise<string[]> {
   const files = (await glob(pattern, { cwd: root, absolute: true, onlyFiles: true })).sort();
   if (files.length === 0) {
     throw new Error(`dataset ${dataset}: no file matches '${pattern}' under ${root}; check the storage path`);

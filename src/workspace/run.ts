@@ -5,9 +5,13 @@ import type { BoundFlow } from '../plan/bind.ts';
 import { formatFinding } from '../plan/findings.ts';
 import { flowFingerprint } from '../plan/fingerprint.ts';
 import type { Stage } from '../plan/stage.ts';
-import { type FlowIO, type FlowResult, RunError, runFlow } from '../runtime/execute.ts';
+import { type FlowIO, type FlowResult, RunError } from '../runtime/execute.ts';
+import { EpochRunner } from './epoch-run.ts';
+import { EpochStore } from './epochs.ts';
 import { flowIO, type QuarantineBuffer, readsFollowed } from './flow-io.ts';
 import { acquireFlowLock, type FlowLock } from './flow-lock.ts';
+import { type FlowTopics, openFlowTopics } from './flow-topics.ts';
+import { runLive, scheduleOf } from './live.ts';
 import type { Workspace } from './workspace.ts';
 
 /** The project's state folder (locks, ownership epochs; later the log and checkpoints), beside its config. */
@@ -18,6 +22,8 @@ export interface RunOptions {
   /** Flow names to run; all flows when empty. They run in dependency order whatever the order given. */
   readonly flows?: readonly string[];
   readonly onProgress?: FlowIO['onProgress'];
+  /** Epochs of a live flow this often, instead of the interval its stages' modes and SLAs give. */
+  readonly epochIntervalMs?: number;
   /** Called when a flow starts and after it commits. */
   readonly onFlow?: (event: { readonly flow: string; readonly result?: FlowResult }) => void;
 }
@@ -72,24 +78,61 @@ async function runFlows(ws: Workspace, flows: readonly BoundFlow[], options: Run
 async function runOne(ws: Workspace, warehouse: Warehouse, b: BoundFlow, options: RunOptions): Promise<FlowResult> {
   const runId = randomUUID();
   const started = new Date();
+  const fingerprint = flowFingerprint(b);
   const quarantined: QuarantineBuffer = new Map();
   const io = flowIO(ws.root, warehouse, ws.plan, quarantined, options.onProgress, {
     realClock: readsFollowed(b.stages),
   });
+  const stateDir = join(ws.root, STATE_DIR);
+  let topics: FlowTopics | undefined;
   try {
-    const result = await runFlow(b, ws.registry, io);
-    await warehouse.transaction(async () => {
-      for (const [stage, entries] of quarantined) await warehouse.addQuarantine(origin(runId, stage), entries);
-      await logRun(warehouse, runId, b.flow.name, started, 'succeeded', null, result, result.fingerprint);
+    topics = await openFlowTopics(ws.root, stateDir, warehouse, b);
+    const runner = new EpochRunner({
+      bound: b,
+      registry: ws.registry,
+      io,
+      store: new EpochStore(join(stateDir, 'flows', b.flow.name), b.flow.name),
+      topics: topics.topics,
+      fingerprint,
+      quarantine: (epoch) => commitQuarantine(warehouse, b.flow.name, quarantined, epoch),
     });
+    await runner.start();
+    if (topics.followed.length === 0) await runner.epoch({ final: true });
+    else await runLive(runner, topics.followed, scheduleOf(b, options.epochIntervalMs));
+    const result = await runner.runSql();
+    await logRun(warehouse, runId, b.flow.name, started, 'succeeded', null, result, fingerprint);
     return result;
   } catch (e) {
     const message = e instanceof RunError ? e.message : `flow ${b.flow.name}: ${(e as Error).message}`;
-    await logRun(warehouse, runId, b.flow.name, started, 'failed', message, undefined, flowFingerprint(b)).catch(
+    await logRun(warehouse, runId, b.flow.name, started, 'failed', message, undefined, fingerprint).catch(
       () => undefined,
     );
     throw e instanceof RunError ? e : new RunError(message, b.flow.name);
+  } finally {
+    await topics?.close();
   }
+}
+
+/**
+ * Writes the records epoch N quarantined, in one transaction that first removes what an earlier attempt at epoch N
+ * wrote (a crash between the two leaves them written once); `null` drops them (a replayed epoch's are committed).
+ */
+async function commitQuarantine(
+  w: Warehouse,
+  flow: string,
+  quarantined: QuarantineBuffer,
+  epoch: number | null,
+): Promise<void> {
+  if (epoch === null || quarantined.size === 0) {
+    quarantined.clear();
+    return;
+  }
+  const id = `${flow}#${epoch}`;
+  await w.transaction(async () => {
+    await w.run(`DELETE FROM napkin_meta.quarantine WHERE run_id = $1`, [id]);
+    for (const [stage, entries] of quarantined) await w.addQuarantine(origin(id, stage), entries);
+  });
+  quarantined.clear();
 }
 
 function origin(runId: string, s: Stage) {

@@ -18,6 +18,8 @@ export interface JsonlOptions {
   readonly source: string;
   /** A longer line is refused as 'oversize'; the reader drops the rest of it without buffering. */
   readonly maxRecordBytes?: number;
+  /** Where the input starts in its file, when reading resumes past its beginning: line and record numbers go on. */
+  readonly start?: { readonly line: number; readonly record: number };
 }
 
 const LF = 10;
@@ -61,6 +63,15 @@ export class JsonlParser {
   constructor(options: JsonlOptions) {
     this.source = options.source;
     this.maxRecord = options.maxRecordBytes ?? 16 << 20;
+    if (options.start !== undefined) {
+      this.line = options.start.line;
+      this.recordNo = options.start.record;
+    }
+  }
+
+  /** The next line's number and the last record's: where a reader resuming after the lines parsed so far starts. */
+  get position(): { readonly line: number; readonly record: number } {
+    return { line: this.line, record: this.recordNo };
   }
 
   push(chunk: Buffer): JsonlRows {

@@ -9,6 +9,8 @@ import { compileValueValidator } from '../../runtime/validate.ts';
 import { JsonlParser } from './jsonl-parser.ts';
 
 const PARSE_BYTES = 64 * 1024;
+const READ_BYTES = 1 << 20;
+const LF = 10;
 const CAPACITY = BATCH_ROWS + 2048;
 
 export interface TailSourceOptions {
@@ -21,7 +23,16 @@ export interface TailSourceOptions {
   readonly signal?: AbortSignal;
   /** The processing-time clock idleness is measured on. */
   readonly now: () => number;
+  /** Where to resume: a position an earlier chunk reported. */
+  readonly from?: TailPosition;
 }
+
+/** A place in a followed file: bytes read (the end of a line) and the line and record numbers there. */
+export type TailPosition = {
+  readonly bytes: number;
+  readonly line: number;
+  readonly record: number;
+};
 
 /**
  * Tails a JSON Lines file: what is there, then every appended line, polled every `pollMs`. Each poll yields a chunk
@@ -34,25 +45,30 @@ export function openTailSource(o: TailSourceOptions): SourceReader {
   return {
     unbounded: true,
     async *chunks(): AsyncIterable<SourceChunk> {
-      const parser = new JsonlParser({ source: o.display });
+      const parser = new JsonlParser({
+        source: o.display,
+        ...(o.from === undefined ? {} : { start: { line: o.from.line, record: o.from.record } }),
+      });
       const validator = compileValueValidator(o.contract, o.display, o.live);
       let builder: BatchBuilder = { length: 0, columns: newColumns(width, CAPACITY, o.live) };
       let rejected: QuarantineEntry[] = [];
-      let offset = 0;
+      // Bytes parsed: always the end of a line, so a reader resuming here starts at a record.
+      let offset = o.from?.bytes ?? 0;
       let lastData = o.now();
       const take = (): SourceChunk => {
         const batch = builder.length === 0 ? emptyBatch(width) : finishBuilder(builder);
         if (builder.length > 0) builder = { length: 0, columns: newColumns(width, CAPACITY, o.live) };
         const r = rejected;
         rejected = [];
-        return { batch, rejected: r, progress: { done: offset, total: offset } };
+        const position: TailPosition = { bytes: offset, ...parser.position };
+        return { batch, rejected: r, progress: { done: offset, total: offset }, position };
       };
       const run = (rows: ReturnType<JsonlParser['push']>): void => {
         for (const e of rows.errors) rejected.push(e);
         if (rows.count > 0) validator.validateInto(rows, 0, builder, rejected);
       };
       const fh = await open(o.file, 'r');
-      const buffer = Buffer.allocUnsafe(1 << 20);
+      const buffer = Buffer.allocUnsafe(READ_BYTES);
       try {
         while (o.signal?.aborted !== true) {
           const size = (await stat(o.file)).size;
@@ -61,12 +77,15 @@ export function openTailSource(o: TailSourceOptions): SourceReader {
           let got = false;
           while (offset < size) {
             const { bytesRead } = await fh.read(buffer, 0, Math.min(buffer.length, size - offset), offset);
-            if (bytesRead === 0) break;
-            for (let at = 0; at < bytesRead; at += PARSE_BYTES) {
-              run(parser.push(buffer.subarray(at, Math.min(at + PARSE_BYTES, bytesRead))));
+            const whole = wholeLines(buffer, bytesRead);
+            if (whole === 0) break;
+            for (let at = 0; at < whole; ) {
+              const end = pieceEnd(buffer, at, whole);
+              run(parser.push(buffer.subarray(at, end)));
+              offset += end - at;
+              at = end;
               if (builder.length >= BATCH_ROWS || rejected.length > 0) yield take();
             }
-            offset += bytesRead;
             got = true;
           }
           if (got) lastData = o.now();
@@ -77,11 +96,29 @@ export function openTailSource(o: TailSourceOptions): SourceReader {
             () => undefined,
           );
         }
-        run(parser.finish());
-        if (builder.length > 0 || rejected.length > 0) yield take();
+        // A last line without its line break is left for the next reader: the writer may not have finished it.
       } finally {
         await fh.close();
       }
     },
   };
+}
+
+/**
+ * How many of the `n` bytes read form whole lines. A line longer than the read buffer is taken whole buffer by
+ * buffer (the parser holds it until its end); otherwise a partial last line is read again with the next poll.
+ */
+function wholeLines(buffer: Buffer, n: number): number {
+  if (n === 0) return 0;
+  const last = buffer.lastIndexOf(LF, n - 1);
+  if (last >= 0) return last + 1;
+  return n === buffer.length ? n : 0;
+}
+
+/** The end of the next piece to parse: about PARSE_BYTES, cut after a line break when there is one. */
+function pieceEnd(buffer: Buffer, at: number, whole: number): number {
+  const limit = Math.min(at + PARSE_BYTES, whole);
+  if (limit === whole) return whole;
+  const nl = buffer.lastIndexOf(LF, limit - 1);
+  return nl >= at ? nl + 1 : limit;
 }

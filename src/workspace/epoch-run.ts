@@ -1,0 +1,248 @@
+import { crashPoint } from '../connectors/crash-point.ts';
+import type { Registry } from '../expr/functions.ts';
+import type { Dataset } from '../flow/dataset.ts';
+import type { BoundFlow } from '../plan/bind.ts';
+import type { Stage } from '../plan/stage.ts';
+import type { EpochCommit, FlowIO, FlowResult, SourceReader } from '../runtime/execute.ts';
+import { FlowRun, runSqlModels } from '../runtime/flow-run.ts';
+import { newMetrics } from '../runtime/operator.ts';
+import type { EpochStore, OffsetEntry } from './epochs.ts';
+import { openLogSource } from './log-source.ts';
+import type { Topic } from './topic-log.ts';
+
+/** What a flow's epochs run against. */
+export interface EpochContext {
+  readonly bound: BoundFlow;
+  readonly registry: Registry;
+  /** The flow's I/O; its clock is replaced by each epoch's recorded clock. */
+  readonly io: FlowIO;
+  readonly store: EpochStore;
+  /** The topic of each source dataset read from the log, by dataset name. Other sources are read directly. */
+  readonly topics: ReadonlyMap<string, Topic>;
+  readonly fingerprint: string;
+  /** Writes the records epoch N quarantined, replacing any an earlier attempt at N wrote; `null` drops them. */
+  readonly quarantine: (epoch: number | null) => Promise<void>;
+}
+
+/** Where the next epoch's input starts, per source dataset, and whether it starts a new output. */
+interface Cursor {
+  readonly ends: Map<string, number>;
+  fresh: boolean;
+}
+
+/**
+ * Runs a flow's epochs (spec reliability §2.1). `start` settles what a crash left: it rebuilds operator state by
+ * replaying the committed epochs of the current output with the sinks muted (state is a function of the log), then
+ * runs again an epoch planned but not committed, whose sinks keep what they already hold of it. `epoch` then runs
+ * one new epoch over the given input. Every step is written before it is acted on, so a `kill -9` anywhere leaves
+ * the flow where `start` can take it up.
+ */
+export class EpochRunner {
+  private run: FlowRun | undefined;
+  private next = 1;
+  private readonly cursor: Cursor = { ends: new Map(), fresh: true };
+  private lastResult: FlowResult | undefined;
+  private clock = 0;
+  /** Epochs replayed to rebuild state, and epochs run again after a crash, for `napkin status`. */
+  replayed = 0;
+  regenerated = 0;
+
+  constructor(private readonly ctx: EpochContext) {}
+
+  get flow(): string {
+    return this.ctx.bound.flow.name;
+  }
+
+  /** Takes up the flow where its epoch records left it. */
+  async start(): Promise<void> {
+    const { store } = this.ctx;
+    const pos = await store.position();
+    const last = pos.planned;
+    if (last === undefined) return;
+    this.next = last.epoch + 1;
+    const first = await this.firstOfOutput(last);
+    const complete = last.final && pos.committed === last.epoch;
+    if (!complete) {
+      await this.open();
+      for (let e = first; e <= pos.committed; e++) {
+        await this.replay((await store.offsets(e)) as OffsetEntry);
+        this.replayed++;
+      }
+      if (pos.checkpoint !== undefined && pos.committed >= first) {
+        (this.run as FlowRun).restoreMetrics(pos.checkpoint.metrics);
+      }
+      if (last.epoch > pos.committed) {
+        await this.execute(last);
+        this.regenerated++;
+      }
+    }
+    if (last.final) await this.close();
+    else {
+      this.cursor.fresh = false;
+      for (const [ds, r] of Object.entries(last.ranges)) this.cursor.ends.set(ds, r.to);
+    }
+  }
+
+  /**
+   * Plans and runs epoch N over each topic's records up to `upTo` (default: all it holds; an offset just past a
+   * marker). `final` ends the input. Returns false, writing nothing, when there is no new record and the epoch would
+   * neither end the input nor start an output.
+   */
+  async epoch(options: {
+    readonly final: boolean;
+    readonly clock?: number;
+    readonly upTo?: ReadonlyMap<string, number>;
+  }): Promise<boolean> {
+    const ranges: Record<string, { from: number; to: number }> = {};
+    let records = 0;
+    for (const [ds, topic] of this.ctx.topics) {
+      const start = Math.max(0, topic.state.generation);
+      const from = this.cursor.fresh ? start : (this.cursor.ends.get(ds) ?? start);
+      const to = Math.min(topic.state.end, options.upTo?.get(ds) ?? Number.POSITIVE_INFINITY);
+      ranges[ds] = { from, to };
+      records += to - from;
+    }
+    if (records === 0 && !options.final && !this.cursor.fresh) return false;
+    const entry = await this.ctx.store.writeOffsets({
+      epoch: this.next,
+      fingerprint: this.ctx.fingerprint,
+      ranges,
+      clock: options.clock ?? 0,
+      fresh: this.cursor.fresh,
+      final: options.final,
+    });
+    this.next++;
+    crashPoint('epoch-offsets');
+    if (this.run === undefined) await this.open();
+    await this.execute(entry);
+    if (entry.final) await this.close();
+    return true;
+  }
+
+  /** Counters of the output so far (all zero before its first epoch), with where each sink published. */
+  result(): FlowResult {
+    return this.run?.result() ?? this.lastResult ?? idleResult(this.ctx.bound, this.ctx.fingerprint);
+  }
+
+  /** Runs the flow's SQL models (after its sinks committed); returns the result with their figures. */
+  async runSql(): Promise<FlowResult> {
+    const sql = await runSqlModels(this.ctx.bound, this.ctx.io);
+    const r = this.result();
+    return {
+      ...r,
+      stages: r.stages.map((s) => {
+        const q = sql.get(s.stage.id);
+        return q === undefined ? s : { ...s, metrics: { ...s.metrics, out: q.rows, ms: q.ms }, location: q.location };
+      }),
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.run === undefined) return;
+    this.lastResult = this.run.result();
+    await this.run.abort();
+    this.run = undefined;
+    this.cursor.fresh = true;
+    this.cursor.ends.clear();
+  }
+
+  private async open(): Promise<void> {
+    this.run = await FlowRun.open(this.ctx.bound, this.ctx.registry, this.io());
+  }
+
+  /** The flow's I/O with processing time pinned to the running epoch's recorded clock. */
+  private io(): FlowIO {
+    const { wait: _wait, clock: _clock, ...rest } = this.ctx.io;
+    return { ...rest, clock: () => this.clock };
+  }
+
+  /** Reads epoch `e` with the sinks muted: its output is already committed. */
+  private async replay(e: OffsetEntry): Promise<void> {
+    const run = this.run as FlowRun;
+    run.muted = true;
+    try {
+      await this.drive(run, e);
+      await this.ctx.quarantine(null);
+    } finally {
+      run.muted = false;
+    }
+    for (const [ds, r] of Object.entries(e.ranges)) this.cursor.ends.set(ds, r.to);
+  }
+
+  /** Runs epoch `e` and commits it: checkpoint manifest, sinks (idempotent by commit key), quarantine, commit entry. */
+  private async execute(e: OffsetEntry): Promise<void> {
+    const run = this.run as FlowRun;
+    await this.drive(run, e);
+    const metrics = Object.fromEntries([...run.metrics].map(([id, m]) => [id, { ...m }]));
+    const offsets = Object.fromEntries(Object.entries(e.ranges).map(([ds, r]) => [ds, r.to]));
+    const sinks = this.ctx.bound.stages.filter((s) => s.kind === 'sink').map((s) => s.id);
+    await this.ctx.store.writeCheckpoint({
+      fingerprint: this.ctx.fingerprint,
+      epoch: e.epoch,
+      offsets,
+      metrics,
+      sinks,
+    });
+    crashPoint('epoch-checkpoint');
+    await run.commit((s) => this.commitKey(s, e));
+    crashPoint('epoch-sinks');
+    await this.ctx.quarantine(e.epoch);
+    crashPoint('epoch-quarantine');
+    await this.ctx.store.writeCommit(e.epoch);
+    crashPoint('epoch-commit');
+    await this.ctx.store.collect(e.epoch);
+    this.cursor.fresh = false;
+    for (const [ds, r] of Object.entries(e.ranges)) this.cursor.ends.set(ds, r.to);
+  }
+
+  private async drive(run: FlowRun, e: OffsetEntry): Promise<void> {
+    this.clock = e.clock;
+    await run.drive((s, live) => this.reader(s, e, live), e.final);
+  }
+
+  private async reader(s: Stage, e: OffsetEntry, live: readonly boolean[] | undefined): Promise<SourceReader> {
+    const ds = s.dataset as Dataset;
+    const topic = this.ctx.topics.get(ds.name);
+    if (topic === undefined) return e.fresh ? this.ctx.io.openSource(s, live) : NOTHING;
+    const range = e.ranges[ds.name];
+    if (range === undefined)
+      throw new Error(`offset entry ${e.epoch} of flow ${this.flow} has no range for dataset ${ds.name}`);
+    return openLogSource(topic, ds.contract as NonNullable<Dataset['contract']>, range, live);
+  }
+
+  private commitKey(s: Stage, e: OffsetEntry): EpochCommit {
+    return {
+      flow: this.flow,
+      sink: s.id,
+      partition: '0',
+      epoch: e.epoch,
+      fingerprint: this.ctx.fingerprint,
+      fresh: e.fresh,
+    };
+  }
+
+  /** The epoch that started the output `last` belongs to: the latest fresh epoch up to it. */
+  private async firstOfOutput(last: OffsetEntry): Promise<number> {
+    let e: OffsetEntry | undefined = last;
+    while (e !== undefined && !e.fresh) e = e.epoch > 1 ? await this.ctx.store.offsets(e.epoch - 1) : undefined;
+    if (e === undefined)
+      throw new Error(
+        `flow ${this.flow}: the epoch that started its current output is missing from ${this.ctx.store.dir}/offsets; its state cannot be rebuilt`,
+      );
+    return e.epoch;
+  }
+}
+
+const NOTHING: SourceReader = {
+  async *chunks() {},
+};
+
+/** The result of a run that had nothing to do: every counter zero. */
+function idleResult(bound: BoundFlow, fingerprint: string): FlowResult {
+  return {
+    flow: bound.flow.name,
+    fingerprint,
+    stages: bound.stages.map((stage) => ({ stage, metrics: newMetrics() })),
+    ms: 0,
+  };
+}

@@ -1,0 +1,181 @@
+/**
+ * A flow's epoch records, in its folder of the project's state folder (spec reliability §2.1–2.3):
+ *
+ *   .napkin/flows/<flow>/offsets/<N>.json       offset-log entry N: the exact input of epoch N, durable before it runs
+ *   .napkin/flows/<flow>/checkpoints/<N>.json   checkpoint manifest N: the state after epoch N, written after the
+ *                                              sinks staged N and before they commit
+ *   .napkin/flows/<flow>/commits/<N>.json       commit-log entry N: every sink committed N
+ *
+ * Each file is written whole or not at all (temp, fsync, rename, folder fsync). The latest commit entry is the latest
+ * offset entry or the one before it; anything else is damage and the flow refuses to start.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { StageMetrics } from '../runtime/operator.ts';
+import { readJson, writeDurableJson } from './durable-json.ts';
+
+const FORMAT_VERSION = 1;
+
+/** Offset-log entry N. */
+export interface OffsetEntry {
+  readonly format: 'napkin-offsets';
+  readonly version: 1;
+  readonly flow: string;
+  readonly epoch: number;
+  readonly fingerprint: string;
+  /** Per source dataset read from the log, the range of epoch N. */
+  readonly ranges: Readonly<Record<string, { readonly from: number; readonly to: number }>>;
+  /** The processing-time clock of the epoch (ms): a replay of N runs with exactly this value. */
+  readonly clock: number;
+  /** The epoch starts a new output (see `EpochCommit.fresh`). */
+  readonly fresh: boolean;
+  /** The epoch ends the input: its sources reach +∞ after their ranges. */
+  readonly final: boolean;
+}
+
+/** Checkpoint manifest N. State is rebuilt by replaying committed epochs, so it holds counters, not operator state. */
+export interface CheckpointManifest {
+  readonly format: 'napkin-checkpoint';
+  readonly version: 1;
+  readonly flow: string;
+  readonly fingerprint: string;
+  readonly epoch: number;
+  /** Where each source's input ends after epoch N. */
+  readonly offsets: Readonly<Record<string, number>>;
+  /** Per stage, counters summed over epochs 1…N of the output (spec §6: replays never inflate them). */
+  readonly metrics: Readonly<Record<string, StageMetrics>>;
+  /** The sinks whose commit of N is pending until the commit entry exists. */
+  readonly sinks: readonly string[];
+  readonly writtenAt: string;
+  /** SHA-256 of the manifest without this field. */
+  readonly checksum: string;
+}
+
+export interface CommitEntry {
+  readonly format: 'napkin-commit';
+  readonly version: 1;
+  readonly flow: string;
+  readonly epoch: number;
+  readonly committedAt: string;
+}
+
+/** Where a flow's epoch records stand when it starts. */
+export interface EpochPosition {
+  /** The latest offset entry, if any. */
+  readonly planned: OffsetEntry | undefined;
+  /** The latest committed epoch, or 0. */
+  readonly committed: number;
+  /** The checkpoint of the latest committed epoch, if any. */
+  readonly checkpoint: CheckpointManifest | undefined;
+}
+
+export class EpochStore {
+  constructor(
+    readonly dir: string,
+    readonly flow: string,
+  ) {}
+
+  async position(): Promise<EpochPosition> {
+    const offsets = await this.numbers('offsets');
+    const commits = await this.numbers('commits');
+    const o = offsets.at(-1) ?? 0;
+    const c = commits.at(-1) ?? 0;
+    if (c !== o && c !== o - 1) {
+      throw new Error(
+        `flow ${this.flow}: its epoch records are damaged: the latest offset entry is ${o} but the latest commit entry is ${c} (${this.dir}); the commit log must end at the offset log's last entry or the one before`,
+      );
+    }
+    const planned = o === 0 ? undefined : await this.offsets(o);
+    const checkpoint = c === 0 ? undefined : await this.checkpoint(c);
+    if (c > 0 && checkpoint === undefined)
+      throw new Error(
+        `flow ${this.flow}: epoch ${c} is committed but its checkpoint ${this.file('checkpoints', c)} is missing`,
+      );
+    return { planned, committed: c, checkpoint };
+  }
+
+  /** Offset entry N, validated; undefined when it does not exist. */
+  async offsets(n: number): Promise<OffsetEntry | undefined> {
+    const e = (await readJson(this.file('offsets', n))) as OffsetEntry | undefined;
+    if (e === undefined) return undefined;
+    if (e.format !== 'napkin-offsets' || e.version !== FORMAT_VERSION || e.epoch !== n || e.flow !== this.flow)
+      throw new Error(`${this.file('offsets', n)} is not offset entry ${n} of flow ${this.flow}; the file is damaged`);
+    return e;
+  }
+
+  async checkpoint(n: number): Promise<CheckpointManifest | undefined> {
+    const path = this.file('checkpoints', n);
+    const m = (await readJson(path)) as CheckpointManifest | undefined;
+    if (m === undefined) return undefined;
+    if (m.format !== 'napkin-checkpoint' || m.epoch !== n || m.flow !== this.flow)
+      throw new Error(`${path} is not checkpoint ${n} of flow ${this.flow}; the file is damaged`);
+    const { checksum, ...rest } = m;
+    if (checksumOf(rest) !== checksum)
+      throw new Error(
+        `${path} fails its checksum: the checkpoint is damaged; napkin does not fall back to an older checkpoint by itself (spec §2.2)`,
+      );
+    return m;
+  }
+
+  async writeOffsets(e: Omit<OffsetEntry, 'format' | 'version' | 'flow'>): Promise<OffsetEntry> {
+    const entry: OffsetEntry = { format: 'napkin-offsets', version: FORMAT_VERSION, flow: this.flow, ...e };
+    await this.write('offsets', e.epoch, entry);
+    return entry;
+  }
+
+  async writeCheckpoint(m: Omit<CheckpointManifest, 'format' | 'version' | 'flow' | 'checksum' | 'writtenAt'>) {
+    const body = {
+      format: 'napkin-checkpoint' as const,
+      version: FORMAT_VERSION as 1,
+      flow: this.flow,
+      ...m,
+      writtenAt: new Date().toISOString(),
+    };
+    await this.write('checkpoints', m.epoch, { ...body, checksum: checksumOf(body) });
+  }
+
+  async writeCommit(epoch: number): Promise<void> {
+    const entry: CommitEntry = {
+      format: 'napkin-commit',
+      version: FORMAT_VERSION,
+      flow: this.flow,
+      epoch,
+      committedAt: new Date().toISOString(),
+    };
+    await this.write('commits', epoch, entry);
+  }
+
+  /** Deletes the checkpoints before `epoch` (spec §2.1 step 7: kept until a later epoch is committed). */
+  async collect(epoch: number): Promise<void> {
+    for (const n of await this.numbers('checkpoints'))
+      if (n < epoch) await rm(this.file('checkpoints', n), { force: true });
+  }
+
+  private async write(kind: string, n: number, value: unknown): Promise<void> {
+    await mkdir(join(this.dir, kind), { recursive: true });
+    await writeDurableJson(this.file(kind, n), value);
+  }
+
+  file(kind: string, n: number): string {
+    return join(this.dir, kind, `${String(n).padStart(12, '0')}.json`);
+  }
+
+  private async numbers(kind: string): Promise<number[]> {
+    let names: string[];
+    try {
+      names = await readdir(join(this.dir, kind));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
+    }
+    return names
+      .filter((n) => /^\d{12}\.json$/.test(n))
+      .map((n) => Number(n.slice(0, 12)))
+      .sort((a, b) => a - b);
+  }
+}
+
+function checksumOf(body: unknown): string {
+  return createHash('sha256').update(JSON.stringify(body)).digest('hex');
+}

@@ -1,0 +1,75 @@
+import { isAbsolute, join, relative } from 'node:path';
+import type { Warehouse } from '../connectors/duckdb/warehouse.ts';
+import type { Dataset } from '../flow/dataset.ts';
+import type { Follow } from '../flow/storage.ts';
+import type { BoundFlow } from '../plan/bind.ts';
+import { matchFiles, openFiles, storageOf } from './flow-io.ts';
+import { type IngestResult, ingestFiles } from './ingest.ts';
+import { topicDir } from './topic.ts';
+import { Topic } from './topic-log.ts';
+
+/** A followed file whose topic the run keeps ingesting while the flow reads it. */
+export interface FollowedSource {
+  readonly topic: Topic;
+  readonly dataset: Dataset;
+  readonly file: string;
+  readonly name: string;
+  readonly follow: Follow;
+}
+
+/** The topics a flow reads, by dataset name, once its bounded files are ingested. */
+export interface FlowTopics {
+  readonly topics: ReadonlyMap<string, Topic>;
+  readonly followed: readonly FollowedSource[];
+  readonly ingested: readonly IngestResult[];
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the topic of each source dataset of the flow stored in files, and ingests what a bounded one's files hold
+ * that its topic does not. Warehouse tables are read directly: they are not a log (change data capture is).
+ */
+export async function openFlowTopics(
+  root: string,
+  stateDir: string,
+  warehouse: Warehouse,
+  b: BoundFlow,
+): Promise<FlowTopics> {
+  const topics = new Map<string, Topic>();
+  const followed: FollowedSource[] = [];
+  const ingested: IngestResult[] = [];
+  const close = async (): Promise<void> => {
+    for (const t of topics.values()) await t.close();
+  };
+  try {
+    for (const s of b.stages) {
+      const ds = s.dataset;
+      if (s.kind !== 'source' || ds === undefined || topics.has(ds.name)) continue;
+      const st = storageOf(ds);
+      if (st.kind !== 'csv' && st.kind !== 'jsonl' && st.kind !== 'parquet') continue;
+      const topic = await Topic.open(topicDir(stateDir, ds.name), ds.name);
+      topics.set(ds.name, topic);
+      if (st.kind === 'jsonl' && st.follow !== undefined) {
+        followed.push({
+          topic,
+          dataset: ds,
+          file: isAbsolute(st.path) ? st.path : join(root, st.path),
+          name: st.path,
+          follow: st.follow,
+        });
+        continue;
+      }
+      const files = (await matchFiles(root, st.path, ds.name)).map((path) => ({ path, name: relative(root, path) }));
+      const contract = ds.contract;
+      if (contract === undefined)
+        throw new Error(`dataset ${ds.name} has no contract; napkin check reports this as NAP011`);
+      ingested.push(
+        await ingestFiles(topic, contract, files, (f) => Promise.resolve(openFiles(root, warehouse, ds, [f.path]))),
+      );
+    }
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  return { topics, followed, ingested, close };
+}

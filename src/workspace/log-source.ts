@@ -1,0 +1,88 @@
+import type { Contract } from '../flow/contract.ts';
+import type { LogRecord } from '../log/log.ts';
+import { BATCH_ROWS, type BatchBuilder, emptyBatch, finishBuilder, newColumns } from '../runtime/batch.ts';
+import type { SourceChunk, SourceReader } from '../runtime/execute.ts';
+import type { QuarantineEntry } from '../runtime/quarantine.ts';
+import { decodeEntry, kindOf } from './topic.ts';
+import type { Topic } from './topic-log.ts';
+
+/** Records asked of the log per read. */
+const READ_RECORDS = BATCH_ROWS;
+
+export interface LogRange {
+  readonly from: number;
+  /** Exclusive; always just past a marker, so a range holds whole chunks. */
+  readonly to: number;
+}
+
+/**
+ * Reads a range of a dataset's topic as the source of a flow. One chunk per ingested chunk (the records up to a
+ * marker), never split or merged: a source's watermark is derived per chunk, so the same range read in one epoch or
+ * in many gives the same watermarks at the same records, and the same results (the mode changes only latency).
+ */
+export function openLogSource(
+  topic: Topic,
+  contract: Contract,
+  range: LogRange,
+  live: readonly boolean[] | undefined,
+): SourceReader {
+  const fields = contract.schema.fields;
+  const width = fields.length;
+  const stored = topic.state.fields;
+  // Column c of the contract is element at[c] of a stored row (−1: absent from the generation, null).
+  const at = fields.map((f) => stored.indexOf(f.name));
+  const missing = fields.find((f, c) => at[c] < 0 && !f.nullable);
+  if (missing !== undefined) {
+    throw new Error(
+      `dataset ${topic.dataset}: its log has no field '${missing.name}', which the contract requires; ingest it again (a new generation) or make the field optional`,
+    );
+  }
+  return {
+    async *chunks(): AsyncIterable<SourceChunk> {
+      let builder: BatchBuilder = { length: 0, columns: newColumns(width, 0, live) };
+      let rejected: QuarantineEntry[] = [];
+      const take = (done: number): SourceChunk => {
+        const chunk = {
+          batch: builder.length === 0 ? emptyBatch(width) : finishBuilder(builder),
+          rejected,
+          progress: { done: done - range.from, total: range.to - range.from },
+        };
+        builder = { length: 0, columns: newColumns(width, 0, live) };
+        rejected = [];
+        return chunk;
+      };
+      let next = range.from;
+      while (next < range.to) {
+        const records = await topic.read(next, Math.min(READ_RECORDS, range.to - next));
+        if (records.length === 0) break;
+        for (const r of records) {
+          if (r.offset >= range.to) break;
+          const kind = kindOf(r);
+          if (kind === 'row') addRow(builder, r, at, live);
+          else if (kind === 'quarantine') rejected.push(decodeEntry(r));
+          else if (builder.length > 0 || rejected.length > 0) yield take(r.offset + 1);
+        }
+        next = records[records.length - 1].offset + 1;
+      }
+      if (next < range.to) {
+        throw new Error(
+          `dataset ${topic.dataset}: its log ends at offset ${next}, before the end of the range to read (${range.to}); the log lost acknowledged records`,
+        );
+      }
+      if (builder.length > 0 || rejected.length > 0) yield take(range.to);
+    },
+  };
+}
+
+const decoder = new TextDecoder();
+
+function addRow(b: BatchBuilder, r: LogRecord, at: readonly number[], live: readonly boolean[] | undefined): void {
+  const row = JSON.parse(decoder.decode(r.value as Uint8Array)) as unknown[];
+  const i = b.length++;
+  const cols = b.columns;
+  for (let c = 0; c < cols.length; c++) {
+    if (live !== undefined && !live[c]) continue;
+    const k = at[c];
+    cols[c][i] = k < 0 ? null : (row[k] as never);
+  }
+}

@@ -1,0 +1,119 @@
+import { join } from 'node:path';
+import { crashPoint } from '../connectors/crash-point.ts';
+import { type AppendRecord, Log, type LogOptions, type LogRecord } from '../log/log.ts';
+import type { SourceChunk } from '../runtime/execute.ts';
+import { readJson, writeDurableJson } from './durable-json.ts';
+import { emptyState, MARKER_KEY, type Marker, observe, QUARANTINE_KEY, type TopicState } from './topic.ts';
+
+const CACHE = 'topic.json';
+const SCAN_RECORDS = 4096;
+
+/**
+ * A dataset's topic, open for ingestion and reading: its log and its state. One process has it open at a time (the
+ * log's lock); ingestion appends a chunk's records and its marker in one atomic append, so a crash leaves either
+ * all of a chunk or none of it.
+ */
+export class Topic {
+  private constructor(
+    readonly dataset: string,
+    readonly log: Log,
+    readonly state: TopicState,
+  ) {}
+
+  static async open(dir: string, dataset: string, options: LogOptions = {}): Promise<Topic> {
+    const log = await Log.open(dir, { partitions: 1, ...options });
+    try {
+      return new Topic(dataset, log, await loadState(log));
+    } catch (e) {
+      await log.close();
+      throw e;
+    }
+  }
+
+  /** Starts a new generation (see topic.ts): readers of the dataset read from here on. */
+  async startGeneration(fields: readonly string[]): Promise<void> {
+    await this.appendMarked([], { kind: 'generation', fields });
+  }
+
+  /**
+   * Appends a chunk's rows (columns in the order of the generation's fields) and refused records, then `marker`.
+   * `timeCol` is the event-time column (the record's log timestamp), or −1 to stamp records with `now`.
+   */
+  async appendChunk(chunk: SourceChunk, timeCol: number, now: number, marker: Marker): Promise<void> {
+    const { batch, rejected } = chunk;
+    const records: AppendRecord[] = [];
+    const cols = batch.columns;
+    const width = cols.length;
+    for (let i = 0; i < batch.length; i++) {
+      const row = new Array(width);
+      for (let c = 0; c < width; c++) row[c] = cols[c][i];
+      const t = timeCol < 0 ? now : cols[timeCol][i];
+      records.push({ key: null, value: JSON.stringify(row), timestamp: typeof t === 'number' ? Math.trunc(t) : now });
+    }
+    for (const e of rejected) records.push({ key: QUARANTINE_KEY, value: JSON.stringify(e), timestamp: now });
+    await this.appendMarked(records, marker);
+  }
+
+  /** The offset the next append gets. */
+  get endOffset(): number {
+    return this.log.endOffset(0);
+  }
+
+  read(from: number, max: number): Promise<LogRecord[]> {
+    return this.log.read(0, from, max);
+  }
+
+  async close(): Promise<void> {
+    await this.log.close();
+  }
+
+  private async appendMarked(records: AppendRecord[], marker: Marker): Promise<void> {
+    records.push({ key: MARKER_KEY, value: JSON.stringify(marker), timestamp: Date.now() });
+    const first = this.log.endOffset(0);
+    await this.log.append(0, records);
+    crashPoint('ingest-append');
+    const last = records.length - 1;
+    const value = Buffer.from(records[last].value as string);
+    observe(this.state, { offset: first + last, timestamp: 0, key: Buffer.from(MARKER_KEY), value });
+  }
+
+  /** Writes the state cache (only a shortcut for the next open: the log has everything). */
+  async saveState(): Promise<void> {
+    await saveState(this.log, this.state);
+  }
+}
+
+interface Cache {
+  readonly format: 'napkin-topic-state';
+  readonly version: 1;
+  readonly state: TopicState;
+}
+
+/**
+ * The state in the cache, brought up to date with the records appended after it was written (a crash between an
+ * append and the cache write); without a usable cache, rebuilt from the whole log.
+ */
+async function loadState(log: Log): Promise<TopicState> {
+  const cached = await readCache(log.dir);
+  const state = cached !== undefined && cached.end <= log.endOffset(0) ? cached : emptyState();
+  let from = state.end === 0 ? log.startOffset(0) : state.end;
+  const end = log.endOffset(0);
+  while (from < end) {
+    const records = await log.read(0, from, SCAN_RECORDS);
+    if (records.length === 0) break;
+    for (const r of records) observe(state, r);
+    from = records[records.length - 1].offset + 1;
+  }
+  return state;
+}
+
+/** The cache is only a shortcut: one that is missing or does not parse is rebuilt from the log. */
+async function readCache(dir: string): Promise<TopicState | undefined> {
+  const c = (await readJson(join(dir, CACHE)).catch(() => undefined)) as Partial<Cache> | undefined;
+  return c?.format === 'napkin-topic-state' && c.version === 1 && c.state !== undefined ? c.state : undefined;
+}
+
+async function saveState(log: Log, state: TopicState): Promise<void> {
+  const cache: Cache = { format: 'napkin-topic-state', version: 1, state };
+  await writeDurableJson(join(log.dir, CACHE), cache);
+}
