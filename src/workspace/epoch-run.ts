@@ -62,6 +62,7 @@ export class EpochRunner {
     this.next = last.epoch + 1;
     const first = await this.firstOfOutput(last);
     const complete = last.final && pos.committed === last.epoch;
+    if (!complete && !(last.final && last.fresh)) this.assertSameVersion(last);
     if (!complete) {
       await this.open();
       for (let e = first; e <= pos.committed; e++) {
@@ -84,6 +85,28 @@ export class EpochRunner {
   }
 
   /**
+   * Starts a new output with the next epoch, without rebuilding the current one's state (`napkin replay`). Refused
+   * while an epoch is planned but not committed: that one must be settled first, by the version that planned it.
+   */
+  async startNewOutput(): Promise<number> {
+    const pos = await this.ctx.store.position();
+    const last = pos.planned;
+    if (last !== undefined && pos.committed < last.epoch) {
+      throw new Error(
+        `flow ${this.flow}: epoch ${last.epoch} (version ${last.fingerprint.slice(0, 12)}) is planned but not committed; settle it first with \`napkin run ${this.flow}\` under that version`,
+      );
+    }
+    await this.close();
+    this.next = (last?.epoch ?? 0) + 1;
+    return this.next;
+  }
+
+  /** The number the next epoch gets. */
+  get nextEpoch(): number {
+    return this.next;
+  }
+
+  /**
    * Plans and runs epoch N over each topic's records up to `upTo` (default: all it holds; an offset just past a
    * marker). `final` ends the input. Returns false, writing nothing, when there is no new record and the epoch would
    * neither end the input nor start an output.
@@ -92,11 +115,13 @@ export class EpochRunner {
     readonly final: boolean;
     readonly clock?: number;
     readonly upTo?: ReadonlyMap<string, number>;
+    /** Where a fresh epoch starts reading, per dataset (default: the topic's generation). */
+    readonly from?: ReadonlyMap<string, number>;
   }): Promise<boolean> {
     const ranges: Record<string, { from: number; to: number }> = {};
     let records = 0;
     for (const [ds, topic] of this.ctx.topics) {
-      const start = Math.max(0, topic.state.generation);
+      const start = Math.max(0, topic.state.generation, options.from?.get(ds) ?? 0);
       const from = this.cursor.fresh ? start : (this.cursor.ends.get(ds) ?? start);
       const to = Math.min(topic.state.end, options.upTo?.get(ds) ?? Number.POSITIVE_INFINITY);
       ranges[ds] = { from, to };
@@ -219,6 +244,17 @@ export class EpochRunner {
       fingerprint: this.ctx.fingerprint,
       fresh: e.fresh,
     };
+  }
+
+  /**
+   * State is never carried from one version of a flow into another (spec §2.8): an output still being written by
+   * epochs of another fingerprint is refused, naming both.
+   */
+  private assertSameVersion(last: OffsetEntry): void {
+    if (last.fingerprint === this.ctx.fingerprint) return;
+    throw new Error(
+      `flow ${this.flow}: its current output was written by version ${last.fingerprint.slice(0, 12)} (epochs up to ${last.epoch}), and this is version ${this.ctx.fingerprint.slice(0, 12)}; state is never restored into another version. Reprocess with \`napkin replay ${this.flow}\` (a new output version built from the log, switched in once caught up), or run version ${last.fingerprint.slice(0, 12)} again`,
+    );
   }
 
   /** The epoch that started the output `last` belongs to: the latest fresh epoch up to it. */

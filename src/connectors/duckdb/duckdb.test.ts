@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Schema, Value } from '../../expr/types.ts';
 import { contract, t } from '../../flow/contract.ts';
 import type { Batch } from '../../runtime/batch.ts';
-import type { SourceReader } from '../../runtime/execute.ts';
+import type { EpochCommit, SourceReader } from '../../runtime/execute.ts';
 import type { QuarantineEntry } from '../../runtime/quarantine.ts';
+import { manifestPathFor } from '../files/sink-manifest.ts';
 import { openTextSink } from '../files/text-sink.ts';
 import { openTextSource } from '../files/text-source.ts';
 import { openParquetSink } from './parquet-sink.ts';
@@ -38,6 +39,19 @@ const batch = (rs: Value[][]): Batch => ({
   length: rs.length,
   columns: schema.fields.map((_, i) => rs.map((r) => r[i])),
 });
+
+/** The commit key of epoch `epoch` of one sink; epoch 1 starts the output unless told. */
+const key = (epoch: number, fresh = epoch === 1, sink = 'out'): EpochCommit => ({
+  flow: 'f',
+  sink,
+  partition: '0',
+  epoch,
+  fingerprint: 'fp',
+  fresh,
+});
+/** Distinct rows per epoch: ids epoch*10.., so a lost or doubled epoch shows. */
+const epochRows = (epoch: number): Value[][] =>
+  [0, 1].map((i) => [epoch * 10 + i, `e${epoch}r${i}`, epoch + i / 100, AT + epoch, 19844, i === 0, null]);
 
 async function drain(r: SourceReader): Promise<{ rows: Value[][]; rejected: QuarantineEntry[] }> {
   const out: Value[][] = [];
@@ -262,4 +276,113 @@ describe('DuckDB and file connectors', () => {
       );
     });
   }
+  describe('epochs', () => {
+    const open = (table: string, mode: 'replace' | 'merge') =>
+      openTableSink(w, { table, contract: schema, key: ['id'], mode, input: schema });
+    const ids = async (table: string) => (await w.rows(`SELECT id FROM ${table} ORDER BY id`)).map((r) => Number(r.id));
+    const stagingTables = async () =>
+      Number(
+        (await w.rows(`SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'napkin_staging'`))[0]
+          .n,
+      );
+
+    test('replace: one writer publishes a fresh epoch, appends the next, and a later fresh epoch replaces all', async () => {
+      const s = await open('ep.r', 'replace');
+      for (const e of [1, 2, 3]) {
+        s.write(batch(epochRows(e)));
+        assert.equal(await s.commit(key(e)), 'duckdb ep.r (2 rows, replace)');
+        assert.equal(await stagingTables(), 0, 'no staging table is left between epochs');
+      }
+      assert.deepEqual(await ids('ep.r'), [10, 11, 20, 21, 30, 31]);
+      s.write(batch(epochRows(4)));
+      await s.commit(key(4, true));
+      assert.deepEqual(await ids('ep.r'), [40, 41]);
+      const keys = await w.rows(
+        `SELECT epoch, fingerprint, target, rows FROM napkin_meta.sink_commits WHERE flow = 'f' AND sink = 'out' AND target = 'ep.r' ORDER BY epoch`,
+      );
+      assert.deepEqual(
+        keys.map((r) => [Number(r.epoch), r.fingerprint, r.target, Number(r.rows)]),
+        [1, 2, 3, 4].map((e) => [e, 'fp', 'ep.r', 2]),
+      );
+    });
+
+    test('replace: an appended epoch whose key repeats a published row publishes nothing', async () => {
+      const s = await open('ep.dup', 'replace');
+      s.write(batch(epochRows(1)));
+      await s.commit(key(1, true, 'dup'));
+      s.write(batch([epochRows(1)[1], epochRows(2)[0]]));
+      await assert.rejects(s.commit(key(2, false, 'dup')), /key \(id\) is not unique: id=11 appears 2 times/);
+      await s.abort();
+      assert.deepEqual(await ids('ep.dup'), [10, 11]);
+      assert.equal(await stagingTables(), 0);
+      s.write(batch(epochRows(2)));
+      await s.commit(key(2, false, 'dup'));
+      assert.deepEqual(await ids('ep.dup'), [10, 11, 20, 21], 'the writer goes on after an abort');
+    });
+
+    test('merge: each epoch upserts into what the earlier ones published', async () => {
+      const s = await open('ep.m', 'merge');
+      s.write(batch(epochRows(1)));
+      await s.commit(key(1, true, 'merge'));
+      s.write(batch([[11, 'changed', 1, AT, 1, true, null], ...epochRows(2)]));
+      await s.commit(key(2, false, 'merge'));
+      s.write(batch([[20, 'again', 1, AT, 1, true, null]]));
+      await s.commit(key(3, true, 'merge'));
+      const got = await w.rows('SELECT id, name FROM ep.m ORDER BY id');
+      assert.deepEqual(
+        got.map((r) => [Number(r.id), r.name]),
+        [
+          [10, 'e1r0'],
+          [11, 'changed'],
+          [20, 'again'],
+          [21, 'e2r1'],
+        ],
+      );
+    });
+
+    test('an epoch committed again by a new writer (after a restart) is dropped', async () => {
+      for (const mode of ['replace', 'merge'] as const) {
+        const table = `ep.again_${mode}`;
+        const sink = `again_${mode}`;
+        const first = await open(table, mode);
+        for (const e of [1, 2]) {
+          first.write(batch(epochRows(e)));
+          await first.commit(key(e, e === 1, sink));
+        }
+        const restarted = await open(table, mode);
+        restarted.write(batch(epochRows(2)));
+        assert.equal(await restarted.commit(key(2, false, sink)), `duckdb ${table} (epoch 2 already committed)`);
+        restarted.write(batch(epochRows(1)));
+        assert.equal(await restarted.commit(key(1, true, sink)), `duckdb ${table} (epoch 1 already committed)`);
+        restarted.write(batch(epochRows(3)));
+        await restarted.commit(key(3, false, sink));
+        assert.deepEqual(await ids(table), [10, 11, 20, 21, 30, 31], mode);
+        assert.equal(await stagingTables(), 0);
+      }
+    });
+
+    test('Parquet: a fresh epoch, then appends; a crash between the renames converges; a repeated epoch is dropped', async () => {
+      const path = join(dir, 'ep.parquet');
+      const commit = async (e: number, fresh = e === 1) => {
+        const s = await openParquetSink(w, { path, display: 'ep.parquet', contract: schema, input: schema });
+        s.write(batch(epochRows(e)));
+        return s.commit(key(e, fresh, 'pq'));
+      };
+      const read = async () =>
+        (await drain(await openDuckSource(w, { kind: 'parquet', files: [path] }, c, 'ep.parquet'))).rows;
+      assert.equal(await commit(1), 'parquet ep.parquet (2 rows)');
+      const manifest = readFileSync(manifestPathFor(path));
+      await commit(2);
+      // The state a crash after the data rename leaves: epoch 2's rows in the file, the manifest still at epoch 1.
+      writeFileSync(manifestPathFor(path), manifest);
+      assert.equal((await read()).length, 4);
+      assert.equal(await commit(2), 'parquet ep.parquet (2 rows)');
+      assert.equal(await commit(2), 'parquet ep.parquet (epoch 2 already committed)');
+      await commit(3);
+      assert.deepEqual(await read(), [...epochRows(1), ...epochRows(2), ...epochRows(3)]);
+      await commit(4, true);
+      assert.deepEqual(await read(), epochRows(4));
+      assert.equal(await stagingTables(), 0);
+    });
+  });
 });

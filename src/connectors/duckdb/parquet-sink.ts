@@ -1,38 +1,95 @@
+import { rm } from 'node:fs/promises';
 import type { Schema } from '../../expr/types.ts';
 import type { SinkWriter } from '../../runtime/execute.ts';
-import { publishFile, tempPathFor } from '../files/atomic.ts';
+import { tempPathFor } from '../files/atomic.ts';
+import { type BuiltFile, type CommittedPrefix, commitFileEpoch } from '../files/sink-manifest.ts';
 import { reorderTo } from '../reorder.ts';
-import { quoteString } from './sql-types.ts';
-import { StagingTable } from './staging.ts';
+import { duckType, quoteIdent, quoteString } from './sql-types.ts';
+import { EpochStaging, type StagingTable } from './staging.ts';
 import type { Warehouse } from './warehouse.ts';
 
+interface ParquetSinkOptions {
+  readonly path: string;
+  readonly display: string;
+  readonly contract: Schema;
+  readonly input: Schema;
+}
+
 /**
- * Writes a dataset to one Parquet file through DuckDB: rows are staged, `COPY` writes a temporary file next to the
- * target, and commit fsyncs and renames it into place, so readers never see a half-written file.
+ * Writes a dataset to one Parquet file through DuckDB: each epoch's rows are staged, `COPY` writes a temporary file
+ * next to the target, and commit fsyncs and renames it into place, so readers never see a half-written file, then
+ * records the commit key in the sink manifest (see `commitFileEpoch`). A fresh epoch's file holds its rows alone; a
+ * later epoch's holds the committed rows of the current file, then its own.
  */
-export async function openParquetSink(
-  w: Warehouse,
-  o: { readonly path: string; readonly display: string; readonly contract: Schema; readonly input: Schema },
-): Promise<SinkWriter> {
-  const staging = await StagingTable.create(w, o.contract);
+export async function openParquetSink(w: Warehouse, o: ParquetSinkOptions): Promise<SinkWriter> {
+  const staging = new EpochStaging(w, o.contract);
   const reorder = reorderTo(o.input, o.contract);
-  const tmp = tempPathFor(o.path);
   return {
     write(batch) {
       staging.append(reorder(batch));
     },
-    async commit() {
-      staging.finish();
-      await w.run(
-        `COPY (SELECT ${staging.selectList()} FROM ${staging.table}) TO ${quoteString(tmp)} (FORMAT parquet, COMPRESSION zstd)`,
-      );
-      await publishFile(tmp, o.path);
-      await staging.drop();
-      return `parquet ${o.display} (${staging.rows} rows)`;
+    async commit(e) {
+      try {
+        const table = await staging.finish();
+        const done = await commitFileEpoch(o.path, e, (prefix) => writeParquet(w, o, table, prefix));
+        if (!done.committed) return `parquet ${o.display} (epoch ${e?.epoch} already committed)`;
+        return `parquet ${o.display} (${done.rows} rows)`;
+      } finally {
+        await staging.reset();
+      }
     },
     async abort() {
-      await staging.drop();
-      await import('node:fs/promises').then((fs) => fs.rm(tmp, { force: true }));
+      await staging.reset();
     },
   };
+}
+
+async function writeParquet(
+  w: Warehouse,
+  o: ParquetSinkOptions,
+  staging: StagingTable,
+  prefix: CommittedPrefix | undefined,
+): Promise<BuiltFile> {
+  const rows = `SELECT ${staging.selectList()} FROM ${staging.table}`;
+  const query = prefix === undefined ? rows : await afterPrefix(w, o, staging, prefix.rows);
+  const tmp = tempPathFor(o.path);
+  try {
+    await w.run(`COPY (${query}) TO ${quoteString(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  return { path: tmp, rows: (prefix?.rows ?? 0) + staging.rows };
+}
+
+/**
+ * The first `committed` rows of the current file, in file order, then the staged rows. Rows past `committed` were
+ * left by an interrupted commit of this same epoch and are rebuilt from the staging, not kept.
+ */
+async function afterPrefix(
+  w: Warehouse,
+  o: ParquetSinkOptions,
+  staging: StagingTable,
+  committed: number,
+): Promise<string> {
+  const file = quoteString(o.path);
+  const found = await w
+    .rows(`SELECT count(*) AS n FROM read_parquet(${file})`)
+    .then((r) => Number(r[0].n))
+    .catch(() => undefined);
+  if (found === undefined || found < committed) {
+    throw new Error(
+      `${o.path}: the sink manifest commits its first ${committed} rows but the file has ${found ?? 'none'}; the ` +
+        'committed data is damaged: restore the file, or delete it and its manifest and rerun the flow',
+    );
+  }
+  const fields = o.contract.fields;
+  const names = fields.map((f) => quoteIdent(f.name)).join(', ');
+  const kept = fields.map((f) => `CAST(${quoteIdent(f.name)} AS ${duckType(f.type)}) AS ${quoteIdent(f.name)}`);
+  return `SELECT ${names} FROM (
+    SELECT ${kept.join(', ')}, 0 AS napkin_part, file_row_number AS napkin_row
+      FROM read_parquet(${file}, file_row_number = true) WHERE file_row_number < ${committed}
+    UNION ALL
+    SELECT ${staging.selectList()}, 1, rowid FROM ${staging.table}
+  ) ORDER BY napkin_part, napkin_row`;
 }

@@ -91,3 +91,74 @@ export class StagingTable {
     await this.warehouse.run(`DROP TABLE IF EXISTS ${this.table}`);
   }
 }
+
+/**
+ * A sink's staging across epochs: one {@link StagingTable} per epoch, created at the epoch's first write (or its
+ * commit) and dropped once the epoch is published or aborted, so nothing stays in the warehouse between epochs or
+ * after the run. Creating a table is asynchronous and writes are not: batches written meanwhile wait in memory, and a
+ * failure to stage them is thrown by the next write or by `finish`.
+ */
+export class EpochStaging {
+  private table: StagingTable | undefined;
+  private opening: Promise<StagingTable> | undefined;
+  private queued: Batch[] = [];
+  private failure: { readonly error: unknown } | undefined;
+
+  constructor(
+    private readonly warehouse: Warehouse,
+    private readonly schema: Schema,
+  ) {}
+
+  append(batch: Batch): void {
+    if (this.failure !== undefined) throw this.failure.error;
+    if (this.table !== undefined) {
+      this.table.append(batch);
+      return;
+    }
+    this.queued.push(batch);
+    void this.open();
+  }
+
+  /** The epoch's staging table, every written row flushed, for publishing. */
+  async finish(): Promise<StagingTable> {
+    const t = await this.open();
+    if (this.failure !== undefined) throw this.failure.error;
+    t.finish();
+    return t;
+  }
+
+  /** Drops the epoch's staging table; the next write starts the next epoch's. */
+  async reset(): Promise<void> {
+    const opening = this.opening;
+    this.opening = undefined;
+    this.table = undefined;
+    this.queued = [];
+    this.failure = undefined;
+    const t = await opening?.catch(() => undefined);
+    await t?.drop();
+  }
+
+  private open(): Promise<StagingTable> {
+    if (this.opening !== undefined) return this.opening;
+    const opening = StagingTable.create(this.warehouse, this.schema).then((t) => {
+      // Only if this epoch was not reset while the table was being created; a reset drops it.
+      if (this.opening === opening) this.flushInto(t);
+      return t;
+    });
+    opening.catch((error: unknown) => {
+      if (this.opening === opening) this.failure ??= { error };
+    });
+    this.opening = opening;
+    return opening;
+  }
+
+  private flushInto(t: StagingTable): void {
+    this.table = t;
+    try {
+      for (const b of this.queued) t.append(b);
+    } catch (error) {
+      this.failure ??= { error };
+    }
+    this.queued = [];
+  }
+}

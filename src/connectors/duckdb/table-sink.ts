@@ -3,7 +3,7 @@ import type { WriteMode } from '../../flow/flow.ts';
 import type { SinkWriter } from '../../runtime/execute.ts';
 import { reorderTo } from '../reorder.ts';
 import { duckType, quoteIdent, quoteString, quoteTable } from './sql-types.ts';
-import { StagingTable } from './staging.ts';
+import { EpochStaging, type StagingTable } from './staging.ts';
 import type { Warehouse } from './warehouse.ts';
 
 export interface TableSinkOptions {
@@ -17,10 +17,12 @@ export interface TableSinkOptions {
 }
 
 /**
- * Writes a dataset to a DuckDB table. Rows go to a staging table during the run; commit publishes them in one
- * transaction: `replace` swaps the whole table, `merge` deletes the keys it brings and inserts its rows (the last
- * row per key wins; a last row that is a retraction deletes its key). Readers see the old table or the new one, never
- * a mix.
+ * Writes a dataset to a DuckDB table. Each epoch's rows go to a staging table; its commit publishes them in one
+ * transaction: `replace` swaps the whole table when the epoch starts a new output (`fresh`) and appends otherwise,
+ * `merge` deletes the keys it brings and inserts its rows (the last row per key wins; a last row that is a retraction
+ * deletes its key). Readers see the table before the epoch or after it, never a mix. With a commit key, the same
+ * transaction checks `napkin_meta.sink_commits` first (present: the epoch was regenerated after a crash, and its rows
+ * are dropped) and records the key with the rows.
  */
 export async function openTableSink(w: Warehouse, o: TableSinkOptions): Promise<SinkWriter> {
   const retracts = o.mode === 'merge' && o.input.fields.some((f) => f.name === RETRACTION && f.type.kind === 'bool');
@@ -29,43 +31,59 @@ export async function openTableSink(w: Warehouse, o: TableSinkOptions): Promise<
     retracts && !o.contract.fields.some((f) => f.name === RETRACTION)
       ? { fields: [...o.contract.fields, { name: RETRACTION, type: { kind: 'bool' }, nullable: false }] }
       : o.contract;
-  const staging = await StagingTable.create(w, staged);
+  const staging = new EpochStaging(w, staged);
   const reorder = reorderTo(o.input, staged);
-  const target = quoteTable(o.table);
-  const columns = o.contract.fields.map((f) => quoteIdent(f.name)).join(', ');
   return {
     write(batch) {
       staging.append(reorder(batch));
     },
-    async commit() {
-      staging.finish();
+    async commit(e) {
+      const table = await staging.finish();
       await w.ensureSchemaOf(o.table);
-      const select = `SELECT ${staging.selectList()} FROM ${staging.table}`;
-      await w.transaction(async () => {
-        if (o.mode === 'replace') {
-          await assertUniqueKey(w, staging.table, o.key, o.table);
-          await w.run(`CREATE OR REPLACE TABLE ${target} (${tableColumns(o.contract.fields)})`);
-          await w.run(`INSERT INTO ${target} (${columns}) ${select}`);
-        } else {
-          const keys = o.key.map(quoteIdent).join(', ');
-          await w.run(`CREATE TABLE IF NOT EXISTS ${target} (${tableColumns(o.contract.fields)})`);
-          await w.run(
-            `CREATE TEMP TABLE napkin_merge AS ${select} QUALIFY row_number() OVER (PARTITION BY ${keys} ORDER BY rowid DESC) = 1`,
-          );
-          await w.run(`DELETE FROM ${target} WHERE (${keys}) IN (SELECT (${keys}) FROM napkin_merge)`);
-          const kept = retracts ? ` WHERE NOT ${quoteIdent(RETRACTION)}` : '';
-          await w.run(`INSERT INTO ${target} (${columns}) SELECT ${columns} FROM napkin_merge${kept}`);
-          await w.run('DROP TABLE napkin_merge');
-        }
-        if (o.comment !== undefined) await w.run(`COMMENT ON TABLE ${target} IS ${quoteString(o.comment)}`);
+      const published = await w.transaction(async () => {
+        if (e !== undefined && (await w.sinkCommitted(e))) return false;
+        await publish(w, o, table, { fresh: e?.fresh ?? true, retracts });
+        if (e !== undefined) await w.recordSinkCommit(e, o.table, table.rows);
+        if (o.comment !== undefined)
+          await w.run(`COMMENT ON TABLE ${quoteTable(o.table)} IS ${quoteString(o.comment)}`);
+        return true;
       });
-      await staging.drop();
-      return `duckdb ${o.table} (${staging.rows} rows, ${o.mode})`;
+      await staging.reset();
+      if (!published) return `duckdb ${o.table} (epoch ${e?.epoch} already committed)`;
+      return `duckdb ${o.table} (${table.rows} rows, ${o.mode})`;
     },
     async abort() {
-      await staging.drop();
+      await staging.reset();
     },
   };
+}
+
+/** Applies one epoch's staged rows to the target, inside the caller's transaction. */
+async function publish(
+  w: Warehouse,
+  o: TableSinkOptions,
+  staging: StagingTable,
+  how: { readonly fresh: boolean; readonly retracts: boolean },
+): Promise<void> {
+  const target = quoteTable(o.table);
+  const columns = o.contract.fields.map((f) => quoteIdent(f.name)).join(', ');
+  const select = `SELECT ${staging.selectList()} FROM ${staging.table}`;
+  const create = how.fresh && o.mode === 'replace' ? 'CREATE OR REPLACE TABLE' : 'CREATE TABLE IF NOT EXISTS';
+  await w.run(`${create} ${target} (${tableColumns(o.contract.fields)})`);
+  if (o.mode === 'replace') {
+    // Rows this epoch adds to the earlier epochs' must keep the key unique across all of them.
+    await assertUniqueKey(w, how.fresh ? [`(${select})`] : [`(${select})`, target], o);
+    await w.run(`INSERT INTO ${target} (${columns}) ${select}`);
+    return;
+  }
+  const keys = o.key.map(quoteIdent).join(', ');
+  await w.run(
+    `CREATE TEMP TABLE napkin_merge AS ${select} QUALIFY row_number() OVER (PARTITION BY ${keys} ORDER BY rowid DESC) = 1`,
+  );
+  await w.run(`DELETE FROM ${target} WHERE (${keys}) IN (SELECT (${keys}) FROM napkin_merge)`);
+  const kept = how.retracts ? ` WHERE NOT ${quoteIdent(RETRACTION)}` : '';
+  await w.run(`INSERT INTO ${target} (${columns}) SELECT ${columns} FROM napkin_merge${kept}`);
+  await w.run('DROP TABLE napkin_merge');
 }
 
 /**
@@ -81,13 +99,14 @@ function tableColumns(fields: readonly Field[]): string {
 }
 
 /** A replace write must not publish two rows with one key: the contract says the key identifies a record. */
-async function assertUniqueKey(w: Warehouse, staged: string, key: readonly string[], table: string): Promise<void> {
-  if (key.length === 0) return;
-  const keys = key.map(quoteIdent).join(', ');
-  const dup = await w.rows(`SELECT ${keys}, count(*) AS n FROM ${staged} GROUP BY ${keys} HAVING count(*) > 1 LIMIT 1`);
+async function assertUniqueKey(w: Warehouse, relations: readonly string[], o: TableSinkOptions): Promise<void> {
+  if (o.key.length === 0) return;
+  const keys = o.key.map(quoteIdent).join(', ');
+  const rows = relations.map((r) => `SELECT ${keys} FROM ${r}`).join(' UNION ALL ');
+  const dup = await w.rows(`SELECT ${keys}, count(*) AS n FROM (${rows}) GROUP BY ${keys} HAVING count(*) > 1 LIMIT 1`);
   if (dup.length === 0) return;
-  const shown = key.map((k) => `${k}=${String(dup[0][k])}`).join(', ');
+  const shown = o.key.map((k) => `${k}=${String(dup[0][k])}`).join(', ');
   throw new Error(
-    `${table}: key (${key.join(', ')}) is not unique: ${shown} appears ${String(dup[0].n)} times; dedupe before writing or use mode 'merge'`,
+    `${o.table}: key (${o.key.join(', ')}) is not unique: ${shown} appears ${String(dup[0].n)} times; dedupe before writing or use mode 'merge'`,
   );
 }

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
+import type { EpochCommit } from '../../runtime/execute.ts';
 import type { QuarantineEntry } from '../../runtime/quarantine.ts';
 import { quoteIdent, quoteTable } from './sql-types.ts';
 
@@ -74,6 +75,29 @@ export class Warehouse {
       status VARCHAR NOT NULL, error VARCHAR, stages JSON NOT NULL)`);
     // Warehouses made before fingerprints were recorded get the column; their old runs show null.
     await this.run(`ALTER TABLE ${META_SCHEMA}.runs ADD COLUMN IF NOT EXISTS fingerprint VARCHAR`);
+    // One row per commit key a table sink published (spec reliability §2.4), written in the data's transaction.
+    await this.run(`CREATE TABLE IF NOT EXISTS ${META_SCHEMA}.sink_commits (
+      flow VARCHAR NOT NULL, sink VARCHAR NOT NULL, "partition" VARCHAR NOT NULL, epoch BIGINT NOT NULL,
+      fingerprint VARCHAR NOT NULL, target VARCHAR NOT NULL, rows BIGINT NOT NULL, committed_at TIMESTAMP NOT NULL,
+      PRIMARY KEY (flow, sink, "partition", epoch))`);
+  }
+
+  /** Whether the commit key of `e` is stored. Inside a sink's transaction, so the answer holds for its commit. */
+  async sinkCommitted(e: EpochCommit): Promise<boolean> {
+    const r = await this.rows(
+      `SELECT count(*) AS n FROM ${META_SCHEMA}.sink_commits
+       WHERE flow = $1 AND sink = $2 AND "partition" = $3 AND epoch = $4`,
+      [e.flow, e.sink, e.partition, e.epoch],
+    );
+    return Number(r[0].n) > 0;
+  }
+
+  /** Stores the commit key of `e`; call it in the transaction that publishes the epoch's rows. */
+  async recordSinkCommit(e: EpochCommit, target: string, rows: number): Promise<void> {
+    await this.run(
+      `INSERT INTO ${META_SCHEMA}.sink_commits VALUES ($1, $2, $3, $4, $5, $6, $7, current_timestamp::TIMESTAMP)`,
+      [e.flow, e.sink, e.partition, e.epoch, e.fingerprint, target, rows],
+    );
   }
 
   async run(sql: string, params?: DuckDBValue[]): Promise<void> {

@@ -18,10 +18,15 @@ export async function publishFile(tmp: string, target: string): Promise<void> {
     await fh.close();
   }
   await rename(tmp, target);
-  const dir = await open(dirname(target), 'r');
+  await syncDir(dirname(target));
+}
+
+/** Makes a create, rename or removal in `dir` durable: until the folder is fsynced, a power cut may undo it. */
+export async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
   try {
-    await dir.sync();
+    await fh.sync();
   } finally {
-    await dir.close();
+    await fh.close();
   }
 }

@@ -1,16 +1,21 @@
-import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, openSync, rmSync, writeSync } from 'node:fs';
+import { copyFile, rm, stat, truncate } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import type { Field, Schema, Value } from '../../expr/types.ts';
 import type { Batch } from '../../runtime/batch.ts';
 import type { SinkWriter } from '../../runtime/execute.ts';
 import { reorderTo } from '../reorder.ts';
-import { publishFile, tempPathFor } from './atomic.ts';
+import { tempPathFor } from './atomic.ts';
+import { type BuiltFile, type CommittedPrefix, commitFileEpoch } from './sink-manifest.ts';
 
 const FLUSH_BYTES = 1 << 20;
 
 /**
- * Writes CSV (with a header) or JSON Lines to a temporary file as batches arrive, and publishes it with fsync and
- * rename on commit. Timestamps are written as ISO 8601 UTC (`2024-05-01T12:00:00.000Z`), dates as `YYYY-MM-DD`, so
- * napkin's own readers accept the files back under the same contract.
+ * Writes CSV (with a header) or JSON Lines. Each epoch's rows go to a temporary file beside the target as batches
+ * arrive; its commit publishes them with fsync and rename, and records the commit key in the sink manifest (see
+ * `commitFileEpoch`): a fresh epoch's file is the new output, a later epoch's is the committed start of the current
+ * file followed by its rows. Timestamps are written as ISO 8601 UTC (`2024-05-01T12:00:00.000Z`), dates as
+ * `YYYY-MM-DD`, so napkin's own readers accept the files back under the same contract.
  */
 export function openTextSink(o: {
   readonly format: 'csv' | 'jsonl';
@@ -21,40 +26,102 @@ export function openTextSink(o: {
   readonly contract: Schema;
   readonly input: Schema;
 }): SinkWriter {
-  const tmp = tempPathFor(o.path);
-  const fd = openSync(tmp, 'w');
   const reorder = reorderTo(o.input, o.contract);
   const fields = o.contract.fields;
   const delim = o.delimiter ?? ',';
-  let buf = o.format === 'csv' ? `${fields.map((f) => csvCell(f.name, delim)).join(delim)}\n` : '';
-  let rows = 0;
-  let open = true;
-  const flush = () => {
-    if (buf.length > 0) writeSync(fd, buf);
-    buf = '';
-  };
-  const close = () => {
-    if (open) closeSync(fd);
-    open = false;
-  };
+  const header = o.format === 'csv' ? `${fields.map((f) => csvCell(f.name, delim)).join(delim)}\n` : '';
+  let part: TextPart | undefined;
   return {
     write(batch) {
       const b = reorder(batch);
-      buf += o.format === 'csv' ? csvRows(b, fields, delim) : jsonRows(b, fields);
-      rows += b.length;
-      if (buf.length >= FLUSH_BYTES) flush();
+      part ??= new TextPart(o.path, header);
+      part.add(o.format === 'csv' ? csvRows(b, fields, delim) : jsonRows(b, fields), b.length);
     },
-    async commit() {
-      flush();
-      close();
-      await publishFile(tmp, o.path);
-      return `${o.format} ${o.display} (${rows} rows)`;
+    async commit(e) {
+      const p = part ?? new TextPart(o.path, header);
+      part = undefined;
+      try {
+        p.close();
+        const done = await commitFileEpoch(o.path, e, (prefix) => p.build(o.path, prefix));
+        if (!done.committed) return `${o.format} ${o.display} (epoch ${e?.epoch} already committed)`;
+        return `${o.format} ${o.display} (${done.rows} rows)`;
+      } finally {
+        p.discard();
+      }
     },
     async abort() {
-      close();
-      rmSync(tmp, { force: true });
+      part?.discard();
+      part = undefined;
     },
   };
+}
+
+/** One epoch's text in a temporary file beside the target: the header (CSV), then the rows as they come. */
+class TextPart {
+  readonly path: string;
+  private readonly fd: number;
+  private readonly headerBytes: number;
+  private buf: string;
+  private open = true;
+  rows = 0;
+
+  constructor(target: string, header: string) {
+    this.path = tempPathFor(target);
+    this.fd = openSync(this.path, 'w');
+    this.buf = header;
+    this.headerBytes = Buffer.byteLength(header);
+  }
+
+  add(text: string, rows: number): void {
+    this.buf += text;
+    this.rows += rows;
+    if (this.buf.length >= FLUSH_BYTES) this.flush();
+  }
+
+  close(): void {
+    if (!this.open) return;
+    this.flush();
+    closeSync(this.fd);
+    this.open = false;
+  }
+
+  /** Removes the file, unless a commit renamed it into place. */
+  discard(): void {
+    if (this.open) closeSync(this.fd);
+    this.open = false;
+    rmSync(this.path, { force: true });
+  }
+
+  /**
+   * The new data file: this part as it is for a fresh output (its header included); else a copy of the current
+   * file cut to its committed prefix, then this part's rows. The prefix is what the manifest says, so a tail an
+   * interrupted commit of this epoch left behind is cut off, not kept twice.
+   */
+  async build(target: string, prefix: CommittedPrefix | undefined): Promise<BuiltFile> {
+    if (prefix === undefined) return { path: this.path, rows: this.rows };
+    const size = (await stat(target).catch(() => undefined))?.size;
+    if (size === undefined || size < prefix.bytes) {
+      throw new Error(
+        `${target}: the sink manifest commits its first ${prefix.bytes} bytes but the file has ${size ?? 'none'}; ` +
+          'the committed data is damaged: restore the file, or delete it and its manifest and rerun the flow',
+      );
+    }
+    const tmp = tempPathFor(target);
+    try {
+      await copyFile(target, tmp);
+      await truncate(tmp, prefix.bytes);
+      await pipeline(createReadStream(this.path, { start: this.headerBytes }), createWriteStream(tmp, { flags: 'a' }));
+    } catch (e) {
+      await rm(tmp, { force: true });
+      throw e;
+    }
+    return { path: tmp, rows: prefix.rows + this.rows };
+  }
+
+  private flush(): void {
+    if (this.buf.length > 0) writeSync(this.fd, this.buf);
+    this.buf = '';
+  }
 }
 
 function csvRows(b: Batch, fields: readonly Field[], delim: string): string {

@@ -90,8 +90,17 @@ export class PgEpochSink {
     return JSON.stringify([this.o.flow, this.o.sink, this.o.partition, epoch, ownershipEpoch]);
   }
 
-  /** Starts epoch `epoch`'s pre-commit: write batches (columns in `staged` order), then `preCommit()`. */
-  stage(epoch: number, token: FenceToken): StagingWriter {
+  /** The same sink on another connection of the same server (the tables are in place already). */
+  on(conn: PgConnection): PgEpochSink {
+    return new PgEpochSink(conn, this.o, this.target, this.stagingTable, this.staged);
+  }
+
+  /**
+   * Starts epoch `epoch`'s pre-commit: write batches (columns in `staged` order), then `preCommit()`. A writer that
+   * learns its epoch only at pre-commit stages under the epoch it expects and passes `sealAs`: when that answers
+   * another epoch, the seal moves the rows to that epoch's transaction id, so what is pending names the right epoch.
+   */
+  stage(epoch: number, token: FenceToken, sealAs?: () => number): StagingWriter {
     const { sql } = this.conn;
     const o = this.o;
     const txn = this.txn(epoch, token.ownershipEpoch);
@@ -104,19 +113,31 @@ export class PgEpochSink {
       txn,
       seal: async (tx, rows) => {
         await checkFence(tx, o.flow, o.partition, token);
+        const sealed = sealAs?.() ?? epoch;
+        const final = this.txn(sealed, token.ownershipEpoch);
+        if (final !== txn) await this.retag(tx, txn, final);
         await tx`insert into napkin.pending (txn, flow, sink, "partition", epoch, ownership_epoch, target, rows)
-          values (${txn}, ${o.flow}, ${o.sink}, ${o.partition}, ${epoch}, ${token.ownershipEpoch},
+          values (${final}, ${o.flow}, ${o.sink}, ${o.partition}, ${sealed}, ${token.ownershipEpoch},
                   ${this.target.qualified}, ${rows})`;
       },
     });
   }
 
+  /** Gives staged rows another transaction id, replacing what an earlier pre-commit staged under it. */
+  private async retag(tx: postgres.TransactionSql, from: string, to: string): Promise<void> {
+    const stage = this.conn.sql(this.stagingTable.qualified);
+    await tx`delete from ${stage} where napkin_txn = ${to}`;
+    await tx`delete from napkin.pending where txn = ${to}`;
+    await tx`update ${stage} set napkin_txn = ${to} where napkin_txn = ${from}`;
+  }
+
   /**
    * Commits the rows this token staged for `epoch`, idempotently: committing an epoch again (a retry after an unknown
-   * outcome) changes nothing. Throws {@link FencedError} when the token is no longer current.
+   * outcome) changes nothing. Throws {@link FencedError} when the token is no longer current. `mode` overrides the
+   * sink's for this epoch: a `replace` sink appends the epochs after the one that started its output.
    */
-  commit(epoch: number, token: FenceToken): Promise<Settled> {
-    return this.settle(epoch, token, 'own', 'commit');
+  commit(epoch: number, token: FenceToken, mode?: PgWriteMode): Promise<Settled> {
+    return this.settle(epoch, token, 'own', 'commit', mode ?? this.o.mode);
   }
 
   /**
@@ -125,7 +146,7 @@ export class PgEpochSink {
    * staged rows away. An epoch whose key is present is left as it is.
    */
   recover(epoch: number, token: FenceToken, action: 'commit' | 'discard'): Promise<Settled> {
-    return this.settle(epoch, token, action === 'commit' ? 'latest' : 'discard', `recover (${action})`);
+    return this.settle(epoch, token, action === 'commit' ? 'latest' : 'discard', `recover (${action})`, this.o.mode);
   }
 
   /** The highest committed epoch, or undefined when none was. */
@@ -147,6 +168,7 @@ export class PgEpochSink {
     token: FenceToken,
     pick: 'own' | 'latest' | 'discard',
     what: string,
+    mode: PgWriteMode,
   ): Promise<Settled> {
     const { sql } = this.conn;
     const o = this.o;
@@ -172,7 +194,7 @@ export class PgEpochSink {
           );
         }
         const txn = String(found[0].txn);
-        await moveStaged(tx, this.movePlan(sql), txn);
+        await moveStaged(tx, this.movePlan(sql, mode), txn);
         await tx`insert into napkin.commits (flow, sink, "partition", epoch, txn, ownership_epoch, target, rows)
           values (${o.flow}, ${o.sink}, ${o.partition}, ${epoch}, ${txn}, ${token.ownershipEpoch},
                   ${this.target.qualified}, ${Number(found[0].rows)})`;
@@ -201,12 +223,12 @@ export class PgEpochSink {
     for (const t of txns) await tx`delete from ${sql(this.stagingTable.qualified)} where napkin_txn = ${String(t.txn)}`;
   }
 
-  private movePlan(sql: Pg) {
+  private movePlan(sql: Pg, mode: PgWriteMode) {
     const o = this.o;
     const hasFlag = o.retractions === true;
     return {
       sql,
-      mode: o.mode,
+      mode,
       target: this.target.qualified,
       stage: this.stagingTable.qualified,
       columns: o.contract.fields.map((f) => f.name),
