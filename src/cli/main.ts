@@ -5,9 +5,11 @@ import { registerDraw } from './commands/draw.ts';
 import { registerLineage } from './commands/lineage.ts';
 import { registerNexmark } from './commands/nexmark.ts';
 import { registerQuarantine } from './commands/quarantine.ts';
+import { registerReplay } from './commands/replay.ts';
 import { registerRun } from './commands/run.ts';
 import { registerStatus } from './commands/status.ts';
 import { registerTranscript } from './commands/transcript.ts';
+import { registerVersions } from './commands/versions.ts';
 import { EXIT, type Outcome } from './outcome.ts';
 
 /**
@@ -33,6 +35,8 @@ const setOutcome = (o: Outcome) => {
 const globals = () => program.opts<{ project: string }>();
 
 registerRun(program, globals, setOutcome);
+registerReplay(program, globals, setOutcome);
+registerVersions(program, globals, setOutcome);
 registerCheck(program, globals, setOutcome);
 registerDraw(program, globals, setOutcome);
 registerLineage(program, globals, setOutcome);

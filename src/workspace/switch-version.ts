@@ -38,6 +38,47 @@ export async function switchOutput(root: string, w: Warehouse, ds: Dataset, from
   throw new Error(`dataset ${ds.name}: its storage cannot be versioned`);
 }
 
+/**
+ * Removes version `version` of an output (what an abandoned build left, or an old version the user drops). The
+ * active version is never touched: it lives under the dataset's own name.
+ */
+export async function dropOutput(root: string, w: Warehouse, ds: Dataset, version: number): Promise<string> {
+  const v = versionedStorage(storageOf(ds), version);
+  if (v.kind === 'duckdb') {
+    await w.run(`DROP TABLE IF EXISTS ${quoteTable(v.table)}`);
+    return `duckdb ${v.table}`;
+  }
+  if (v.kind === 'postgres') {
+    const conn = connectPg(v.connection);
+    try {
+      await conn.sql`drop table if exists ${conn.sql(tableName(v.table).qualified)}`;
+    } finally {
+      await conn.sql.end({ timeout: 5 });
+    }
+    return `postgres ${v.table} (${conn.reference})`;
+  }
+  const file = isAbsolute(v.path) ? v.path : join(root, v.path);
+  await rm(file, { force: true });
+  await rm(manifestPathFor(file), { force: true });
+  return `${v.kind} ${v.path}`;
+}
+
+/** Whether version `version` of an output is stored (a kept old version, or a build in progress). */
+export async function outputExists(root: string, w: Warehouse, ds: Dataset, version: number): Promise<boolean> {
+  const v = versionedStorage(storageOf(ds), version);
+  if (v.kind === 'duckdb') return w.tableExists(v.table);
+  if (v.kind === 'postgres') {
+    const conn = connectPg(v.connection);
+    try {
+      const [r] = await conn.sql`select to_regclass(${tableName(v.table).qualified}) is not null as present`;
+      return r.present === true;
+    } finally {
+      await conn.sql.end({ timeout: 5 });
+    }
+  }
+  return exists(isAbsolute(v.path) ? v.path : join(root, v.path));
+}
+
 const last = (table: string): string => table.split('.').at(-1) as string;
 
 async function exists(path: string): Promise<boolean> {

@@ -3,7 +3,7 @@ import { crashPoint } from '../connectors/crash-point.ts';
 import { type AppendRecord, Log, type LogOptions, type LogRecord } from '../log/log.ts';
 import type { SourceChunk } from '../runtime/execute.ts';
 import { readJson, writeDurableJson } from './durable-json.ts';
-import { emptyState, MARKER_KEY, type Marker, observe, QUARANTINE_KEY, type TopicState } from './topic.ts';
+import { emptyState, kindOf, MARKER_KEY, type Marker, observe, QUARANTINE_KEY, type TopicState } from './topic.ts';
 
 const CACHE = 'topic.json';
 const SCAN_RECORDS = 4096;
@@ -57,6 +57,35 @@ export class Topic {
   /** The offset the next append gets. */
   get endOffset(): number {
     return this.log.endOffset(0);
+  }
+
+  /** The first offset still in the log (retention may have deleted what came before). */
+  get startOffset(): number {
+    return this.log.startOffset(0);
+  }
+
+  /**
+   * Where the chunk holding `offset` starts (the offset after the marker before it), no earlier than `floor`: readers
+   * start on a chunk boundary, so a chunk's watermark is the same whichever offset a replay asked for.
+   */
+  async chunkStart(offset: number, floor: number): Promise<number> {
+    let start = Math.max(floor, this.startOffset);
+    let pos = start;
+    while (pos < Math.min(offset, this.endOffset)) {
+      const records = await this.read(pos, SCAN_RECORDS);
+      if (records.length === 0) break;
+      for (const r of records) {
+        if (r.offset >= offset) return start;
+        if (kindOf(r) === 'marker') start = r.offset + 1;
+      }
+      pos = records[records.length - 1].offset + 1;
+    }
+    return start;
+  }
+
+  /** The first offset whose record is stamped at or after `timestamp` (ms); the end offset if none is. */
+  offsetForTimestamp(timestamp: number): Promise<number> {
+    return this.log.offsetForTimestamp(0, timestamp);
   }
 
   read(from: number, max: number): Promise<LogRecord[]> {

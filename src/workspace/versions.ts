@@ -4,7 +4,7 @@
  * switches each output to it. After the switch the active version lives under the dataset's own name again and the
  * previous one is kept as `name__v<k>` until dropped.
  *
- *   .napkin/flows/<flow>/versions.json   { active, building?: { version, fingerprint, from, firstEpoch }, switching? }
+ *   .napkin/flows/<flow>/versions.json   { active, from?, building?: { version, fingerprint, from, firstEpoch }, switching? }
  */
 import { join } from 'node:path';
 import type { Storage } from '../flow/storage.ts';
@@ -24,6 +24,8 @@ export interface Versions {
   readonly format: 'napkin-output-versions';
   readonly formatVersion: 1;
   readonly active: number;
+  /** Where the active version's input starts, per source dataset (set by the replay that built it). */
+  readonly from?: Readonly<Record<string, number>>;
   readonly building?: Build;
   /** The build is complete and its outputs are being switched in (redone after a crash until done). */
   readonly switching?: boolean;
