@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /** Why a record was refused at the boundary, as `napkin quarantine show` groups them. */
 export type ErrorClass =
   | 'encoding' // bytes are not valid UTF-8
@@ -39,3 +41,16 @@ export function describeEntry(e: QuarantineEntry): string {
   const field = e.field === undefined ? '' : ` field ${e.field}`;
   return `${where}${field}: ${e.errorClass} error, expected ${e.expected}, found ${e.found}`;
 }
+
+/**
+ * A quarantined record's stable id: the first 12 hex digits of SHA-256 over its dataset, source, record number and
+ * original text (NUL-separated). The same input gives the same id in every run, epoch and generation, and the same
+ * record read by two flows has one id; a record that changes or moves in its file is a different record. The
+ * warehouse computes the same value in SQL for rows written before ids were stored (`Warehouse` setup).
+ */
+export function quarantineId(dataset: string, e: Pick<QuarantineEntry, 'source' | 'record' | 'raw'>): string {
+  return createHash('sha256').update(`${dataset}\0${e.source}\0${e.record}\0${e.raw}`).digest('hex').slice(0, 12);
+}
+
+/** What a quarantine id looks like: 12 lowercase hex digits. */
+export const QUARANTINE_ID = /^[0-9a-f]{12}$/;

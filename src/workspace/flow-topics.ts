@@ -5,6 +5,7 @@ import type { Follow } from '../flow/storage.ts';
 import type { BoundFlow } from '../plan/bind.ts';
 import { matchFiles, openFiles, storageOf } from './flow-io.ts';
 import { type IngestResult, ingestFiles } from './ingest.ts';
+import { carryReplays, syncReplays } from './quarantine-replay.ts';
 import { topicDir } from './topic.ts';
 import { Topic } from './topic-log.ts';
 
@@ -27,7 +28,9 @@ export interface FlowTopics {
 
 /**
  * Opens the topic of each source dataset of the flow stored in files, and ingests what a bounded one's files hold
- * that its topic does not. Warehouse tables are read directly: they are not a log (change data capture is).
+ * that its topic does not. Warehouse tables are read directly: they are not a log (change data capture is). A new
+ * generation gets the quarantine fixes replayed into earlier ones carried into it, and the warehouse's replay
+ * bookkeeping is brought up to date with the topic's (a replay that crashed after its append left it behind).
  */
 export async function openFlowTopics(
   root: string,
@@ -50,6 +53,7 @@ export async function openFlowTopics(
       const topic = await Topic.open(topicDir(stateDir, ds.name), ds.name);
       topics.set(ds.name, topic);
       if (st.kind === 'jsonl' && st.follow !== undefined) {
+        await syncReplays(warehouse, ds.name, topic.state);
         followed.push({
           topic,
           dataset: ds,
@@ -66,6 +70,8 @@ export async function openFlowTopics(
       ingested.push(
         await ingestFiles(topic, contract, files, (f) => Promise.resolve(openFiles(root, warehouse, ds, [f.path]))),
       );
+      await carryReplays(root, topic, ds);
+      await syncReplays(warehouse, ds.name, topic.state);
     }
   } catch (e) {
     await close();

@@ -2,7 +2,7 @@ import type { Contract } from '../flow/contract.ts';
 import type { LogRecord } from '../log/log.ts';
 import { BATCH_ROWS, type BatchBuilder, emptyBatch, finishBuilder, newColumns } from '../runtime/batch.ts';
 import type { SourceChunk, SourceReader } from '../runtime/execute.ts';
-import type { QuarantineEntry } from '../runtime/quarantine.ts';
+import { type QuarantineEntry, quarantineId } from '../runtime/quarantine.ts';
 import { decodeEntry, kindOf } from './topic.ts';
 import type { Topic } from './topic-log.ts';
 
@@ -19,6 +19,10 @@ export interface LogRange {
  * Reads a range of a dataset's topic as the source of a flow. One chunk per ingested chunk (the records up to a
  * marker), never split or merged: a source's watermark is derived per chunk, so the same range read in one epoch or
  * in many gives the same watermarks at the same records, and the same results (the mode changes only latency).
+ *
+ * A quarantined record that a replay chunk before the end of the range resolved (`napkin quarantine replay`) is
+ * skipped: its fixed row, in that chunk, stands for it. So a range gives the same records whenever it is read, and a
+ * run that recomputes from the generation's start has the record once, as a row.
  */
 export function openLogSource(
   topic: Topic,
@@ -31,6 +35,13 @@ export function openLogSource(
   const stored = topic.state.fields;
   // Column c of the contract is element at[c] of a stored row (−1: absent from the generation, null).
   const at = fields.map((f) => stored.indexOf(f.name));
+  const resolved = topic.state.resolved ?? {};
+  const replayed = Object.keys(resolved).length > 0;
+  const keep = (e: QuarantineEntry): boolean => {
+    if (!replayed) return true;
+    const by = resolved[quarantineId(topic.dataset, e)];
+    return by === undefined || by >= range.to;
+  };
   const missing = fields.find((f, c) => at[c] < 0 && !f.nullable);
   if (missing !== undefined) {
     throw new Error(
@@ -59,8 +70,10 @@ export function openLogSource(
           if (r.offset >= range.to) break;
           const kind = kindOf(r);
           if (kind === 'row') addRow(builder, r, at, live);
-          else if (kind === 'quarantine') rejected.push(decodeEntry(r));
-          else if (builder.length > 0 || rejected.length > 0) yield take(r.offset + 1);
+          else if (kind === 'quarantine') {
+            const e = decodeEntry(r);
+            if (keep(e)) rejected.push(e);
+          } else if (builder.length > 0 || rejected.length > 0) yield take(r.offset + 1);
         }
         next = records[records.length - 1].offset + 1;
       }

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 import type { EpochCommit } from '../../runtime/execute.ts';
-import type { QuarantineEntry } from '../../runtime/quarantine.ts';
+import { type QuarantineEntry, quarantineId } from '../../runtime/quarantine.ts';
 import { quoteIdent, quoteTable } from './sql-types.ts';
 
 /** napkin's own tables live in these schemas of the warehouse, apart from user datasets. */
@@ -15,6 +15,23 @@ export interface QuarantineOrigin {
   readonly flow: string;
   readonly stage: string;
   readonly dataset: string;
+}
+
+/** What the replays of one quarantined record came to (`napkin_meta.quarantine_replays`). */
+export interface ReplayRow {
+  readonly id: string;
+  readonly status: 'open' | 'replayed';
+  /** Attempts, the ingestion that quarantined it included. */
+  readonly attempts: number;
+  /** ISO time of the replay that resolved it. */
+  readonly replayedAt: string | null;
+  /** The error of the last attempt, when it failed. */
+  readonly error: {
+    readonly errorClass: string;
+    readonly field?: string;
+    readonly expected: string;
+    readonly found: string;
+  } | null;
 }
 
 /** The warehouse is in use by a writer (a running flow) and cannot be read now. */
@@ -70,6 +87,21 @@ export class Warehouse {
       source VARCHAR NOT NULL, line BIGINT, record BIGINT NOT NULL, field VARCHAR, error_class VARCHAR NOT NULL,
       expected VARCHAR NOT NULL, found VARCHAR NOT NULL, raw VARCHAR NOT NULL, raw_encoding VARCHAR NOT NULL,
       quarantined_at TIMESTAMP NOT NULL)`);
+    // Replay bookkeeping (napkin quarantine replay): the record's stable id (runtime/quarantine.ts quarantineId) and
+    // where its replay stands. Warehouses made before get the columns, and their rows the id, computed the same way.
+    await this.run(`ALTER TABLE ${META_SCHEMA}.quarantine ADD COLUMN IF NOT EXISTS id VARCHAR`);
+    await this.run(`ALTER TABLE ${META_SCHEMA}.quarantine ADD COLUMN IF NOT EXISTS status VARCHAR DEFAULT 'open'`);
+    await this.run(`ALTER TABLE ${META_SCHEMA}.quarantine ADD COLUMN IF NOT EXISTS replayed_at TIMESTAMP`);
+    await this.run(`ALTER TABLE ${META_SCHEMA}.quarantine ADD COLUMN IF NOT EXISTS attempts INTEGER DEFAULT 1`);
+    await this.run(
+      `UPDATE ${META_SCHEMA}.quarantine SET id = substr(sha256(dataset || chr(0) || source || chr(0) ||
+       CAST(record AS VARCHAR) || chr(0) || raw), 1, 12) WHERE id IS NULL`,
+    );
+    // Per dataset and quarantine id, what its replays came to: a projection of the replay markers in the dataset's
+    // topic (the truth), rewritten by each replay and run (workspace/quarantine-replay.ts syncReplays).
+    await this.run(`CREATE TABLE IF NOT EXISTS ${META_SCHEMA}.quarantine_replays (
+      dataset VARCHAR NOT NULL, id VARCHAR NOT NULL, status VARCHAR NOT NULL, attempts INTEGER NOT NULL,
+      replayed_at TIMESTAMP, error_class VARCHAR, field VARCHAR, expected VARCHAR, found VARCHAR)`);
     await this.run(`CREATE TABLE IF NOT EXISTS ${META_SCHEMA}.runs (
       run_id VARCHAR NOT NULL, flow VARCHAR NOT NULL, started_at TIMESTAMP NOT NULL, finished_at TIMESTAMP NOT NULL,
       status VARCHAR NOT NULL, error VARCHAR, stages JSON NOT NULL)`);
@@ -156,9 +188,65 @@ export class Warehouse {
       appender.appendVarchar(e.raw);
       appender.appendVarchar(e.rawEncoding);
       appender.appendVarchar(now);
+      appender.appendVarchar(quarantineId(origin.dataset, e));
+      appender.appendVarchar('open');
+      appender.appendNull();
+      appender.appendInteger(1);
       appender.endRow();
     }
     appender.closeSync();
+    await this.applyReplays(`q.run_id = $1 AND q.dataset = $2`, [origin.runId, origin.dataset]);
+  }
+
+  /**
+   * Replaces a dataset's rows of `quarantine_replays` and brings its quarantine rows up to date with them, in one
+   * transaction. Does nothing when the dataset has no replay, before and after.
+   */
+  async replaceReplays(dataset: string, rows: readonly ReplayRow[]): Promise<void> {
+    if (rows.length === 0) {
+      const had = await this.rows(`SELECT count(*) AS n FROM ${META_SCHEMA}.quarantine_replays WHERE dataset = $1`, [
+        dataset,
+      ]);
+      if (Number(had[0].n) === 0) return;
+    }
+    await this.transaction(async () => {
+      await this.run(`DELETE FROM ${META_SCHEMA}.quarantine_replays WHERE dataset = $1`, [dataset]);
+      if (rows.length > 0) {
+        const appender = await this.connection.createAppender('quarantine_replays', META_SCHEMA);
+        for (const r of rows) {
+          appender.appendVarchar(dataset);
+          appender.appendVarchar(r.id);
+          appender.appendVarchar(r.status);
+          appender.appendInteger(r.attempts);
+          if (r.replayedAt === null) appender.appendNull();
+          else appender.appendVarchar(r.replayedAt);
+          for (const v of [r.error?.errorClass, r.error?.field, r.error?.expected, r.error?.found]) {
+            if (v === undefined) appender.appendNull();
+            else appender.appendVarchar(v);
+          }
+          appender.endRow();
+        }
+        appender.closeSync();
+      }
+      await this.applyReplays('q.dataset = $1', [dataset]);
+    });
+  }
+
+  /**
+   * Brings quarantine rows (those `where` selects, over `q`) up to date with `quarantine_replays`: status, when
+   * replayed, attempts, and for a record whose last replay failed, that attempt's error.
+   */
+  async applyReplays(where: string, params: DuckDBValue[]): Promise<void> {
+    await this.run(
+      `UPDATE ${META_SCHEMA}.quarantine AS q SET status = r.status, replayed_at = r.replayed_at, attempts = r.attempts,
+         error_class = CASE WHEN r.status = 'open' AND r.error_class IS NOT NULL THEN r.error_class ELSE q.error_class END,
+         field = CASE WHEN r.status = 'open' AND r.error_class IS NOT NULL THEN r.field ELSE q.field END,
+         expected = CASE WHEN r.status = 'open' AND r.error_class IS NOT NULL THEN r.expected ELSE q.expected END,
+         found = CASE WHEN r.status = 'open' AND r.error_class IS NOT NULL THEN r.found ELSE q.found END
+       FROM ${META_SCHEMA}.quarantine_replays AS r
+       WHERE r.dataset = q.dataset AND r.id = q.id AND ${where}`,
+      params,
+    );
   }
 
   async dropTable(table: string): Promise<void> {
