@@ -179,9 +179,10 @@ function positive(name: string, x: number): void {
   if (!Number.isSafeInteger(x) || x < 1) throw new Error(`log option ${name} must be a positive integer, got ${x}`);
 }
 
-const partitionDir = (dir: string, p: number): string => join(dir, `partition-${p}`);
+export const partitionDir = (dir: string, p: number): string => join(dir, `partition-${p}`);
 
-async function readMeta(io: LogIO, dir: string): Promise<number | undefined> {
+/** The partition count in `dir/log.json`, or undefined when there is none (a log whose creation did not finish). */
+export async function readMeta(io: LogIO, dir: string): Promise<number | undefined> {
   const buf = await io.readFile(join(dir, META));
   if (buf === undefined) return undefined;
   let meta: unknown;

@@ -55,6 +55,11 @@ export const RULES = {
     severity: 'error',
     title: 'a window join over session or global windows, or an interval join with from > to',
   },
+  unnamedState: {
+    code: 'NAP025',
+    severity: 'warning',
+    title: 'a stateful stage (aggregate, join, dedupe) has no explicit id, so its state would not survive an edit',
+  },
 } as const satisfies Record<string, FindingRule>;
 
 export type RuleName = keyof typeof RULES;

@@ -8,6 +8,7 @@ import { type Flow, flow, model, type Output, write } from '../flow/flow.ts';
 import { defineProject } from '../flow/project.ts';
 import { read } from '../flow/rel.ts';
 import { csv, duckdb } from '../flow/storage.ts';
+import { fixed } from '../time/windows.ts';
 import { type Finding, formatFinding, RULES } from './findings.ts';
 import { type ProjectPlan, planProject, type SqlAnalysis } from './project-plan.ts';
 import type { SqlLineage } from './sql/lineage.ts';
@@ -362,5 +363,73 @@ describe('SQL models', () => {
       sql: new Map([['mart.m', lineage(['shop.y'])]]),
     });
     assert.match(one(p, 'NAP007').message, /a → b → a/);
+  });
+});
+
+describe('state rules (reliability §2.8)', () => {
+  const timed = ds('shop.timed', {
+    storage: csv('data/timed.csv'),
+    contract: contract({
+      key: ['id'],
+      eventTime: 'at',
+      fields: { id: t.string(), value: t.int64(), at: t.timestamp() },
+    }),
+  });
+  const stateful = (p: ProjectPlan) => withCode(p, 'NAP025').map((f) => f.stage);
+
+  test('NAP025: an aggregate without an explicit id is a warning naming the stage and how to name it', () => {
+    const p = plan([mkFlow('a', [write(ds('shop.out'), read(raw).groupBy('id').agg({ value: count() }))])]);
+    const f = one(p, 'NAP025');
+    assert.equal(f.severity, 'warning');
+    assert.equal(f.flow, 'a');
+    assert.equal(f.stage, 'aggregate_1');
+    assert.match(f.message, /aggregate \(groupBy id agg value = count\(\)\) keeps state but has no explicit id/);
+    assert.match(f.message, /made-up id 'aggregate_1'/);
+    assert.match(f.hint, /\.agg\(\{…\}\)\.stage\('totals_by_id'\)/);
+    assert.deepEqual(codes(p), ['NAP025']);
+  });
+
+  test('joins, dedupe and windowed aggregates are stateful; filter, select, union and map are not', () => {
+    const rel = read(raw)
+      .filter(col('value').gt(0))
+      .select('id', 'value')
+      .union(read(raw))
+      .map((r) => ({ value: r.value }), { reads: ['value'], writes: { value: t.int64() } })
+      .dedupe('id')
+      .join(read(ds('shop.dim', { storage: csv('data/dim.csv') })).select('id'), { on: 'id' });
+    const windowed = read(timed).window(fixed('1m')).groupBy('id').agg({ n: count() });
+    const p = plan([mkFlow('a', [write(ds('shop.out'), rel), write(ds('shop.win'), windowed)])]);
+    assert.deepEqual(stateful(p).sort(), ['aggregate_1', 'dedupe_1', 'join_1']);
+    assert.match(withCode(p, 'NAP025').find((f) => f.stage === 'aggregate_1')?.message ?? '', /^windowed aggregate/);
+    assert.match(
+      withCode(p, 'NAP025').find((f) => f.stage === 'join_1')?.hint ?? '',
+      /\.join\(…\)\.stage\('joined_by_id'\)/,
+    );
+    assert.match(withCode(p, 'NAP025').find((f) => f.stage === 'dedupe_1')?.hint ?? '', /\.stage\('unique_by_id'\)/);
+  });
+
+  test('an id given to the stateful stage itself silences it; one given to a later stage does not', () => {
+    const named = read(raw).groupBy('id').agg({ value: count() }).stage('totals');
+    assert.deepEqual(plan([mkFlow('a', [write(ds('shop.out'), named.filter(col('value').gt(1)))])]).findings, []);
+    const late = read(raw).groupBy('id').agg({ value: count() }).filter(col('value').gt(1)).stage('big_totals');
+    assert.deepEqual(stateful(plan([mkFlow('a', [write(ds('shop.out'), late)])])), ['aggregate_1']);
+  });
+
+  test('why: a made-up id shifts when a stage is added before it, an explicit one stays', () => {
+    const idOf = (p: ProjectPlan, detail: RegExp) =>
+      p.flows[0].stages.find((s) => s.op === 'aggregate' && detail.test(s.detail))?.id;
+    const flowOf = (extra: boolean, name?: string) => {
+      const totals = read(raw).groupBy('id').agg({ value: count() });
+      const second = name === undefined ? totals : totals.stage(name);
+      const outputs = [write(ds('shop.out'), second)];
+      if (extra)
+        // An unnamed aggregate added before it takes its made-up id.
+        outputs.unshift(write(ds('shop.first'), read(raw).groupBy('value').agg({ n: count() })));
+      return plan([mkFlow('a', outputs)]);
+    };
+    assert.equal(idOf(flowOf(false), /groupBy id/), 'aggregate_1');
+    assert.notEqual(idOf(flowOf(true), /groupBy id/), 'aggregate_1');
+    assert.equal(idOf(flowOf(false, 'totals'), /groupBy id/), 'totals');
+    assert.equal(idOf(flowOf(true, 'totals'), /groupBy id/), 'totals');
   });
 });

@@ -27,6 +27,8 @@ export class FlowRun {
   private readonly started = performance.now();
   private readonly ended = new Set<string>();
   private readonly locations = new Map<string, string>();
+  /** Per stage, the last watermark it passed on (a sink: the last it received), for checkpoints and `napkin status`. */
+  private readonly marks: Map<string, number>;
 
   private constructor(
     readonly bound: BoundFlow,
@@ -36,7 +38,10 @@ export class FlowRun {
     private readonly operators: ReadonlyMap<string, Operator>,
     private readonly sources: readonly SourceRun[],
     private readonly live: ReadonlyMap<string, readonly boolean[]>,
-  ) {}
+    marks: Map<string, number>,
+  ) {
+    this.marks = marks;
+  }
 
   get name(): string {
     return this.bound.flow.name;
@@ -50,7 +55,8 @@ export class FlowRun {
     const sinks = new Map<string, SinkWriter>();
     try {
       for (const s of stages) if (s.kind === 'sink') sinks.set(s.id, await io.openSink(s));
-      const graph = buildGraph(bound, registry, metrics);
+      const marks = new Map<string, number>();
+      const graph = buildGraph(bound, registry, metrics, marks);
       let run: FlowRun | undefined;
       const operators = graph.operators;
       for (const s of stages) {
@@ -63,14 +69,17 @@ export class FlowRun {
               if (!(run as FlowRun).muted) sink.write(b);
             },
             metrics.get(s.id) as StageMetrics,
-            () => (run as FlowRun).ended.add(s.id),
+            (wm) => {
+              marks.set(s.id, wm);
+              if (isComplete(wm)) (run as FlowRun).ended.add(s.id);
+            },
           ),
         );
       }
       const sources = stages
         .filter((x) => x.kind === 'source')
         .map((s, i) => sourceRun(i, s, io, graph.outputOf(s), metrics.get(s.id) as StageMetrics, name));
-      run = new FlowRun(bound, io, metrics, sinks, operators, sources, graph.live);
+      run = new FlowRun(bound, io, metrics, sinks, operators, sources, graph.live, marks);
       return run;
     } catch (e) {
       for (const sink of sinks.values()) await sink.abort().catch(() => undefined);
@@ -130,6 +139,14 @@ export class FlowRun {
       Object.assign(this.metrics.get(id) as StageMetrics, { out: r.rows, ms: r.ms });
       this.locations.set(id, r.location);
     }
+  }
+
+  /**
+   * Per stage that has passed one on, its latest watermark (ms; {@link MAX_TIMESTAMP} once its input is complete): what
+   * a checkpoint records so that `napkin status` can tell how far event time lags processing time.
+   */
+  watermarks(): Record<string, number> {
+    return Object.fromEntries(this.marks);
   }
 
   /** Sets the counters to those of a checkpoint (a replay must not count its records twice). */
@@ -193,7 +210,12 @@ interface Graph {
 }
 
 /** The transform operators of a flow, wired stage to stage; sinks are added by the caller. */
-function buildGraph(bound: BoundFlow, registry: Registry, metrics: ReadonlyMap<string, StageMetrics>): Graph {
+function buildGraph(
+  bound: BoundFlow,
+  registry: Registry,
+  metrics: ReadonlyMap<string, StageMetrics>,
+  marks: Map<string, number>,
+): Graph {
   const stages = bound.stages;
   const consumers = consumersOf(stages);
   const operators = new Map<string, Operator>();
@@ -205,11 +227,15 @@ function buildGraph(bound: BoundFlow, registry: Registry, metrics: ReadonlyMap<s
   const outputOf = (s: Stage): Output => {
     let o = outputs.get(s.id);
     if (o === undefined) {
-      o = counted(
-        fanOut(
-          (consumers.get(s.id) ?? []).filter((c) => !isSide(c.stage)).map(({ stage, port }) => inputOf(stage, port)),
+      o = marked(
+        counted(
+          fanOut(
+            (consumers.get(s.id) ?? []).filter((c) => !isSide(c.stage)).map(({ stage, port }) => inputOf(stage, port)),
+          ),
+          metrics.get(s.id) as StageMetrics,
         ),
-        metrics.get(s.id) as StageMetrics,
+        s.id,
+        marks,
       );
       outputs.set(s.id, o);
     }
@@ -264,7 +290,7 @@ function readLive(s: Stage, live: readonly boolean[] | undefined): readonly bool
   return live !== undefined && timeCol >= 0 ? live.map((x, c) => x || c === timeCol) : live;
 }
 
-function sinkOperator(write: (b: Batch) => void, m: StageMetrics, onEnd: () => void): Operator {
+function sinkOperator(write: (b: Batch) => void, m: StageMetrics, onWatermark: (wm: number) => void): Operator {
   return {
     push(_port, batch) {
       m.in += batch.length;
@@ -272,8 +298,20 @@ function sinkOperator(write: (b: Batch) => void, m: StageMetrics, onEnd: () => v
       write(batch);
     },
     watermark(_port, wm) {
-      if (isComplete(wm)) onEnd();
+      onWatermark(wm);
     },
+  };
+}
+
+/** Remembers the last watermark a stage passes on. */
+function marked(output: Output, id: string, marks: Map<string, number>): Output {
+  return {
+    push: (batch) => output.push(batch),
+    watermark(wm) {
+      marks.set(id, wm);
+      output.watermark(wm);
+    },
+    idle: (idle) => output.idle?.(idle),
   };
 }
 

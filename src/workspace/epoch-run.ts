@@ -206,6 +206,7 @@ export class EpochRunner {
       epoch: e.epoch,
       offsets,
       metrics,
+      watermarks: run.watermarks(),
       sinks,
     });
     crashPoint('epoch-checkpoint');

@@ -45,6 +45,11 @@ export interface CheckpointManifest {
   readonly offsets: Readonly<Record<string, number>>;
   /** Per stage, counters summed over epochs 1…N of the output (spec §6: replays never inflate them). */
   readonly metrics: Readonly<Record<string, StageMetrics>>;
+  /**
+   * Per stage, the last watermark it passed on by the end of epoch N (ms; `MAX_TIMESTAMP` once its input is
+   * complete); stages that have passed none are absent. Absent in manifests written before it was recorded.
+   */
+  readonly watermarks?: Readonly<Record<string, number>>;
   /** The sinks whose commit of N is pending until the commit entry exists. */
   readonly sinks: readonly string[];
   readonly writtenAt: string;

@@ -12,6 +12,7 @@ const daily = enriched
     customers: countDistinct(col('customer_id')),
     avg_order_eur: avg(col('amount_eur')),
   })
+  .stage('daily_totals')
   .withColumns({ revenue_eur: col('revenue_eur').round(2), avg_order_eur: col('avg_order_eur').round(2) })
   .stage('daily_revenue');
 
@@ -19,6 +20,7 @@ const bySegment = enriched
   .withColumns({ segment: col('segment').coalesce('unknown') })
   .groupBy('segment', 'method')
   .agg({ revenue_eur: sum(col('amount_eur')), orders: count() })
+  .stage('segment_totals')
   .withColumns({ revenue_eur: col('revenue_eur').round(2) })
   .stage('revenue_by_segment');
 

@@ -14,10 +14,15 @@ const captured = read(payments)
   .dedupe('order_id')
   .stage('captured_payments');
 
+// Joins keep state (the build side's rows), and state is keyed by stage id: each gets an id of its own, so that
+// editing the flow never hands one stage's state to another (`napkin check` warns about unnamed stateful stages).
 const enriched = paidOrders
   .join(captured, { on: 'order_id' })
+  .stage('with_payment')
   .join(read(customers).select('customer_id', 'country', 'segment'), { on: 'customer_id', how: 'left' })
+  .stage('with_customer')
   .join(read(fxRates), { on: 'currency' })
+  .stage('with_fx_rate')
   .withColumns({
     amount_eur: col('amount').mul(col('rate_to_eur')).round(2),
     order_date: col('placed_at').toDate(),

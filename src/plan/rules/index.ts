@@ -3,11 +3,12 @@ import type { ProjectPlan } from '../project-plan.ts';
 import { datasetRules } from './datasets.ts';
 import { quarantineRules } from './quarantine.ts';
 import { slaRules } from './sla.ts';
+import { stateRules } from './state.ts';
 
 /** A project-level check: reads the bound plan, returns findings. One concern per file. */
 export type Rule = (plan: ProjectPlan) => readonly Finding[];
 
-const ALL: readonly Rule[] = [datasetRules, slaRules, quarantineRules];
+const ALL: readonly Rule[] = [datasetRules, slaRules, quarantineRules, stateRules];
 
 export function checkRules(plan: ProjectPlan): Finding[] {
   return ALL.flatMap((r) => r(plan));
