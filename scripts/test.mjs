@@ -31,6 +31,29 @@ function pgBin() {
   return versions.length > 0 ? join(root, versions[0], 'bin') : null;
 }
 
+// The Kafka integration tests (*.kafka.test.ts) start a broker from the jars that scripts/kafka/fetch.sh fetches.
+// A run that names no files leaves them out; `--kafka` (npm run test:kafka) runs only them, and `--integration`
+// (npm run test:integration) runs them with the PostgreSQL ones outside the crash suite (as `--pg` with those files).
+const KAFKA = /\.kafka\.test\.ts$/;
+if (process.argv[2] === '--kafka' || process.argv[2] === '--integration') {
+  const integration = process.argv[2] === '--integration';
+  const named = process.argv.slice(3);
+  const chosen =
+    named.length > 0
+      ? named
+      : ['src', 'test', 'examples']
+          .flatMap((d) => find(d, []))
+          .filter(
+            (f) =>
+              KAFKA.test(f) || (integration && /\.pg\.test\.ts$/.test(f) && !f.startsWith(join('test', 'crash', ''))),
+          )
+          .sort();
+  if (chosen.length === 0) {
+    console.error(`${process.argv[2]}: no integration test files found`);
+    process.exit(1);
+  }
+  process.argv.splice(2, process.argv.length, ...(integration ? ['--pg'] : []), ...chosen);
+}
 const PG = /\.pg\.test\.ts$/;
 const pgOnly = process.argv[2] === '--pg';
 const given = process.argv.slice(pgOnly ? 3 : 2);
@@ -56,6 +79,13 @@ if (pgOnly) {
       `# skipping ${skipped} PostgreSQL integration test files (*.pg.test.ts): ${why}; run them with npm run test:pg`,
     );
   }
+}
+if (given.length === 0 && files.some((f) => KAFKA.test(f))) {
+  const skipped = files.filter((f) => KAFKA.test(f)).length;
+  files = files.filter((f) => !KAFKA.test(f));
+  console.log(
+    `# leaving out ${skipped} Kafka integration test files (*.kafka.test.ts, a real broker); run them with npm run test:kafka`,
+  );
 }
 const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
   stdio: 'inherit',

@@ -21,6 +21,16 @@ export interface PgServer {
   stop(): Promise<void>;
 }
 
+export interface PgServerOptions {
+  /**
+   * Logical decoding for change data capture: wal_level = logical with room for replication slots and WAL senders
+   * (the default pg_hba.conf already lets the superuser `napkin` open replication connections from 127.0.0.1).
+   */
+  logical?: boolean | { maxReplicationSlots?: number; maxWalSenders?: number };
+  /** Extra postgresql.conf settings, written after napkin's own (later lines win). */
+  settings?: Readonly<Record<string, string | number>>;
+}
+
 /** The directory holding initdb and pg_ctl: NAPKIN_PG_BIN, else the newest /usr/lib/postgresql/<n>/bin. */
 export function pgBinDir(): string | undefined {
   const given = process.env.NAPKIN_PG_BIN;
@@ -36,10 +46,10 @@ export function pgBinDir(): string | undefined {
  * Starts one server for the calling test file (before its tests, stopped after them) and puts its URL in the
  * environment variable `env` (default NAPKIN_PG_URL), which is how napkin is given connections. Returns a getter.
  */
-export function usePgServer(env = 'NAPKIN_PG_URL'): () => PgServer {
+export function usePgServer(env = 'NAPKIN_PG_URL', options: PgServerOptions = {}): () => PgServer {
   let server: PgServer | undefined;
   before(async () => {
-    server = await startPgServer();
+    server = await startPgServer(options);
     process.env[env] = server.url;
   });
   after(async () => {
@@ -52,7 +62,7 @@ export function usePgServer(env = 'NAPKIN_PG_URL'): () => PgServer {
   };
 }
 
-export async function startPgServer(): Promise<PgServer> {
+export async function startPgServer(options: PgServerOptions = {}): Promise<PgServer> {
   const bin = pgBinDir();
   if (bin === undefined)
     throw new Error('no PostgreSQL server binaries found; run apt-get install -y postgresql or set NAPKIN_PG_BIN');
@@ -85,7 +95,7 @@ export async function startPgServer(): Promise<PgServer> {
     // The port is free when picked but may be taken before the server binds it: try a few.
     for (let attempt = 0; attempt < 3; attempt++) {
       const port = await freePort();
-      appendFileSync(join(data, 'postgresql.conf'), serverSettings(port, dir));
+      appendFileSync(join(data, 'postgresql.conf'), serverSettings(port, dir, options));
       try {
         await as('pg_ctl', ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
         const url = `postgres://napkin:${password}@127.0.0.1:${port}/postgres`;
@@ -111,7 +121,18 @@ export async function startPgServer(): Promise<PgServer> {
 
 // The tests kill clients, never the server, so the server's own fsyncs only cost time. Later lines of
 // postgresql.conf win, so a retry on another port just appends again.
-function serverSettings(port: number, dir: string): string {
+function serverSettings(port: number, dir: string, options: PgServerOptions): string {
+  const logical = options.logical === true ? {} : options.logical === false ? undefined : options.logical;
+  const extra: Record<string, string | number> = {
+    ...(logical === undefined
+      ? {}
+      : {
+          wal_level: 'logical',
+          max_replication_slots: logical.maxReplicationSlots ?? 10,
+          max_wal_senders: logical.maxWalSenders ?? 10,
+        }),
+    ...options.settings,
+  };
   return [
     '',
     "listen_addresses = '127.0.0.1'",
@@ -120,6 +141,7 @@ function serverSettings(port: number, dir: string): string {
     'fsync = off',
     'full_page_writes = off',
     'max_connections = 100',
+    ...Object.entries(extra).map(([k, v]) => `${k} = ${typeof v === 'number' ? v : `'${v.replaceAll("'", "''")}'`}`),
     '',
   ].join('\n');
 }
