@@ -195,7 +195,9 @@ rootLogger.appenderRef.out.ref = OUT
 const TOOL_JVM = ['-Xmx256m', '-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC'];
 
 async function format(java: string, classpath: string, log4j: string, config: string, logFile: string): Promise<void> {
-  const clusterId = randomBytes(16).toString('base64url');
+  // A cluster id is 16 random bytes in URL-safe base64; one starting with '-' would read as an option.
+  let clusterId = randomBytes(16).toString('base64url');
+  while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url');
   try {
     const { stdout, stderr } = await run(
       java,
@@ -217,7 +219,10 @@ async function format(java: string, classpath: string, log4j: string, config: st
     writeFileSync(logFile, stdout + stderr);
   } catch (e) {
     const out = `${(e as { stdout?: string }).stdout ?? ''}${(e as { stderr?: string }).stderr ?? ''}`;
-    throw new Error(`kafka.tools.StorageTool format failed: ${cause(out) ?? (e as Error).message.split('\n')[0]}`);
+    const last = out.trim().split('\n').pop();
+    throw new Error(
+      `kafka.tools.StorageTool format failed: ${cause(out) ?? last ?? (e as Error).message.split('\n')[0]}`,
+    );
   }
 }
 
