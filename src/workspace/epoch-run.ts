@@ -20,6 +20,8 @@ export interface EpochContext {
   /** The topic of each source dataset read from the log, by dataset name. Other sources are read directly. */
   readonly topics: ReadonlyMap<string, Topic>;
   readonly fingerprint: string;
+  /** Where an epoch that starts a new output reads from, per dataset (default: the topic's generation). */
+  readonly from?: ReadonlyMap<string, number>;
   /** Writes the records epoch N quarantined, replacing any an earlier attempt at N wrote; `null` drops them. */
   readonly quarantine: (epoch: number | null) => Promise<void>;
 }
@@ -85,20 +87,35 @@ export class EpochRunner {
   }
 
   /**
-   * Starts a new output with the next epoch, without rebuilding the current one's state (`napkin replay`). Refused
-   * while an epoch is planned but not committed: that one must be settled first, by the version that planned it.
+   * Starts a new output with the next epoch, without rebuilding the current one's state (`napkin replay`). An epoch
+   * planned but not committed is refused, unless `abandon`: it is then closed as committed with nothing recorded for
+   * it (its output is being replaced; sinks that committed it before the crash keep it) and returned, so the caller
+   * can say so.
    */
-  async startNewOutput(): Promise<number> {
-    const pos = await this.ctx.store.position();
+  async startNewOutput(abandon = false): Promise<{ readonly first: number; readonly abandoned?: OffsetEntry }> {
+    const { store } = this.ctx;
+    const pos = await store.position();
     const last = pos.planned;
+    let abandoned: OffsetEntry | undefined;
     if (last !== undefined && pos.committed < last.epoch) {
-      throw new Error(
-        `flow ${this.flow}: epoch ${last.epoch} (version ${last.fingerprint.slice(0, 12)}) is planned but not committed; settle it first with \`napkin run ${this.flow}\` under that version`,
-      );
+      if (!abandon)
+        throw new Error(
+          `flow ${this.flow}: epoch ${last.epoch} (version ${last.fingerprint.slice(0, 12)}) is planned but not committed; settle it first with \`napkin run ${this.flow}\` under that version`,
+        );
+      const offsets = Object.fromEntries(Object.entries(last.ranges).map(([ds, r]) => [ds, r.to]));
+      await store.writeCheckpoint({
+        fingerprint: last.fingerprint,
+        epoch: last.epoch,
+        offsets,
+        metrics: {},
+        sinks: [],
+      });
+      await store.writeCommit(last.epoch);
+      abandoned = last;
     }
     await this.close();
     this.next = (last?.epoch ?? 0) + 1;
-    return this.next;
+    return { first: this.next, ...(abandoned === undefined ? {} : { abandoned }) };
   }
 
   /** The number the next epoch gets. */
@@ -115,13 +132,11 @@ export class EpochRunner {
     readonly final: boolean;
     readonly clock?: number;
     readonly upTo?: ReadonlyMap<string, number>;
-    /** Where a fresh epoch starts reading, per dataset (default: the topic's generation). */
-    readonly from?: ReadonlyMap<string, number>;
   }): Promise<boolean> {
     const ranges: Record<string, { from: number; to: number }> = {};
     let records = 0;
     for (const [ds, topic] of this.ctx.topics) {
-      const start = Math.max(0, topic.state.generation, options.from?.get(ds) ?? 0);
+      const start = Math.max(0, topic.state.generation, this.ctx.from?.get(ds) ?? 0);
       const from = this.cursor.fresh ? start : (this.cursor.ends.get(ds) ?? start);
       const to = Math.min(topic.state.end, options.upTo?.get(ds) ?? Number.POSITIVE_INFINITY);
       ranges[ds] = { from, to };

@@ -18,6 +18,7 @@ import type { ProjectPlan } from '../plan/project-plan.ts';
 import type { Stage } from '../plan/stage.ts';
 import type { FlowIO, SinkWriter, SourceReader } from '../runtime/execute.ts';
 import type { QuarantineEntry } from '../runtime/quarantine.ts';
+import { versionedStorage } from './versions.ts';
 
 /** Where a dataset is stored when it declares no storage: a warehouse table named after it. */
 export function storageOf(ds: Dataset): Storage {
@@ -37,7 +38,11 @@ export function flowIO(
   plan: ProjectPlan,
   quarantined: QuarantineBuffer,
   onProgress?: FlowIO['onProgress'],
-  options: { readonly realClock?: boolean } = {},
+  options: {
+    readonly realClock?: boolean;
+    /** Write version N of every output beside the active one (`napkin replay`): `name__vN`, `stem__vN.ext`. */
+    readonly version?: number;
+  } = {},
 ): FlowIO {
   const clock = realClock();
   const path = (p: string) => (isAbsolute(p) ? p : join(root, p));
@@ -77,7 +82,7 @@ export function flowIO(
       const ds = s.dataset as Dataset;
       const contract = ds.contract?.schema as Schema;
       const input = schemaOfInput(s);
-      const st = storageOf(ds);
+      const st = options.version === undefined ? storageOf(ds) : versionedStorage(storageOf(ds), options.version);
       switch (st.kind) {
         case 'duckdb':
           return openTableSink(warehouse, {

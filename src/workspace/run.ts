@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Warehouse } from '../connectors/duckdb/warehouse.ts';
 import type { BoundFlow } from '../plan/bind.ts';
 import { formatFinding } from '../plan/findings.ts';
-import { flowFingerprint } from '../plan/fingerprint.ts';
+import { flowFingerprint, shortFingerprint } from '../plan/fingerprint.ts';
 import type { Stage } from '../plan/stage.ts';
 import { type FlowIO, type FlowResult, RunError } from '../runtime/execute.ts';
 import { EpochRunner } from './epoch-run.ts';
@@ -12,6 +12,7 @@ import { flowIO, type QuarantineBuffer, readsFollowed } from './flow-io.ts';
 import { acquireFlowLock, type FlowLock } from './flow-lock.ts';
 import { type FlowTopics, openFlowTopics } from './flow-topics.ts';
 import { runLive, scheduleOf } from './live.ts';
+import { readVersions } from './versions.ts';
 import type { Workspace } from './workspace.ts';
 
 /** The project's state folder (locks, ownership epochs; later the log and checkpoints), beside its config. */
@@ -34,19 +35,8 @@ export interface RunOptions {
  * written. The first failing flow stops the run; flows already committed stay committed.
  */
 export async function runProject(ws: Workspace, options: RunOptions = {}): Promise<FlowResult[]> {
-  const errors = ws.plan.findings.filter((f) => f.severity === 'error');
-  if (errors.length > 0) {
-    throw new Error(
-      `the project does not pass napkin check (${errors.length} error${errors.length > 1 ? 's' : ''}):\n${errors.map(formatFinding).join('\n')}`,
-    );
-  }
   const wanted = options.flows ?? [];
-  const unknown = wanted.filter((n) => !ws.plan.flows.some((b) => b.flow.name === n));
-  if (unknown.length > 0) {
-    throw new Error(
-      `unknown flow(s) ${unknown.join(', ')}; the project has ${ws.plan.flows.map((b) => b.flow.name).join(', ')}`,
-    );
-  }
+  assertRunnable(ws, wanted);
   const flows = ws.plan.flows.filter((b) => wanted.length === 0 || wanted.includes(b.flow.name));
   // One writer per flow: a second process, above all one running another version, is refused before it opens the
   // warehouse or reads a record.
@@ -56,6 +46,22 @@ export async function runProject(ws: Workspace, options: RunOptions = {}): Promi
     return await runFlows(ws, flows, options);
   } finally {
     for (const l of locks) l.release();
+  }
+}
+
+/** Refuses a project with check errors (the findings `napkin check` prints), or unknown flow names. */
+export function assertRunnable(ws: Workspace, wanted: readonly string[]): void {
+  const errors = ws.plan.findings.filter((f) => f.severity === 'error');
+  if (errors.length > 0) {
+    throw new Error(
+      `the project does not pass napkin check (${errors.length} error${errors.length > 1 ? 's' : ''}):\n${errors.map(formatFinding).join('\n')}`,
+    );
+  }
+  const unknown = wanted.filter((n) => !ws.plan.flows.some((b) => b.flow.name === n));
+  if (unknown.length > 0) {
+    throw new Error(
+      `unknown flow(s) ${unknown.join(', ')}; the project has ${ws.plan.flows.map((b) => b.flow.name).join(', ')}`,
+    );
   }
 }
 
@@ -84,16 +90,24 @@ async function runOne(ws: Workspace, warehouse: Warehouse, b: BoundFlow, options
     realClock: readsFollowed(b.stages),
   });
   const stateDir = join(ws.root, STATE_DIR);
+  const flowDir = join(stateDir, 'flows', b.flow.name);
   let topics: FlowTopics | undefined;
+  let runner: EpochRunner | undefined;
   try {
+    const versions = await readVersions(flowDir);
+    if (versions.building !== undefined)
+      throw new Error(
+        `a replay is building version ${versions.building.version} of its outputs (by ${shortFingerprint(versions.building.fingerprint)}, started ${versions.building.startedAt}); finish it with \`napkin replay ${b.flow.name}\` before running the flow`,
+      );
     topics = await openFlowTopics(ws.root, stateDir, warehouse, b);
-    const runner = new EpochRunner({
+    runner = new EpochRunner({
       bound: b,
       registry: ws.registry,
       io,
-      store: new EpochStore(join(stateDir, 'flows', b.flow.name), b.flow.name),
+      store: new EpochStore(flowDir, b.flow.name),
       topics: topics.topics,
       fingerprint,
+      ...(versions.from === undefined ? {} : { from: new Map(Object.entries(versions.from)) }),
       quarantine: (epoch) => commitQuarantine(warehouse, b.flow.name, quarantined, epoch),
     });
     await runner.start();
@@ -117,7 +131,7 @@ async function runOne(ws: Workspace, warehouse: Warehouse, b: BoundFlow, options
  * Writes the records epoch N quarantined, in one transaction that first removes what an earlier attempt at epoch N
  * wrote (a crash between the two leaves them written once); `null` drops them (a replayed epoch's are committed).
  */
-async function commitQuarantine(
+export async function commitQuarantine(
   w: Warehouse,
   flow: string,
   quarantined: QuarantineBuffer,
@@ -139,7 +153,7 @@ function origin(runId: string, s: Stage) {
   return { runId, flow: s.flow, stage: s.id, dataset: s.dataset?.name ?? '' };
 }
 
-async function logRun(
+export async function logRun(
   w: Warehouse,
   runId: string,
   flow: string,
