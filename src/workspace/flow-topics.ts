@@ -4,18 +4,22 @@ import type { Dataset } from '../flow/dataset.ts';
 import type { Follow } from '../flow/storage.ts';
 import type { BoundFlow } from '../plan/bind.ts';
 import { matchFiles, openFiles, storageOf } from './flow-io.ts';
-import { type IngestResult, ingestFiles } from './ingest.ts';
+import { type IngestResult, ingestFiles, ingestFollowed } from './ingest.ts';
 import { carryReplays, syncReplays } from './quarantine-replay.ts';
 import { topicDir } from './topic.ts';
 import { Topic } from './topic-log.ts';
 
-/** A followed file whose topic the run keeps ingesting while the flow reads it. */
+/**
+ * An unbounded source whose topic the run keeps ingesting while the flow reads it (a followed file; any connector
+ * that tails an external stream into the log plugs in here). `ingest` appends until `signal` aborts or the source
+ * ends by itself, each chunk with its position in one atomic append, so a restart goes on from the log.
+ */
 export interface FollowedSource {
   readonly topic: Topic;
   readonly dataset: Dataset;
-  readonly file: string;
+  /** What people call it in messages: a file path, a Kafka topic, a replication slot. */
   readonly name: string;
-  readonly follow: Follow;
+  ingest(signal: AbortSignal, now: () => number): Promise<IngestResult>;
 }
 
 /** The topics a flow reads, by dataset name, once its bounded files are ingested. */
@@ -54,13 +58,7 @@ export async function openFlowTopics(
       topics.set(ds.name, topic);
       if (st.kind === 'jsonl' && st.follow !== undefined) {
         await syncReplays(warehouse, ds.name, topic.state);
-        followed.push({
-          topic,
-          dataset: ds,
-          file: isAbsolute(st.path) ? st.path : join(root, st.path),
-          name: st.path,
-          follow: st.follow,
-        });
+        followed.push(followedFile(topic, ds, isAbsolute(st.path) ? st.path : join(root, st.path), st.path, st.follow));
         continue;
       }
       const files = (await matchFiles(root, st.path, ds.name)).map((path) => ({ path, name: relative(root, path) }));
@@ -78,4 +76,21 @@ export async function openFlowTopics(
     throw e;
   }
   return { topics, followed, ingested, close };
+}
+
+function followedFile(topic: Topic, dataset: Dataset, file: string, name: string, follow: Follow): FollowedSource {
+  return {
+    topic,
+    dataset,
+    name,
+    ingest: (signal, now) =>
+      ingestFollowed(topic, {
+        file,
+        name,
+        contract: dataset.contract as NonNullable<Dataset['contract']>,
+        follow,
+        signal,
+        now,
+      }),
+  };
 }

@@ -3,7 +3,6 @@ import type { BoundFlow } from '../plan/bind.ts';
 import type { StageMode } from '../time/duration.ts';
 import type { EpochRunner } from './epoch-run.ts';
 import type { FollowedSource } from './flow-topics.ts';
-import { ingestFollowed } from './ingest.ts';
 
 /** When a live flow's epochs run: its mode, and the interval between epochs (∞: only when the run ends). */
 export interface Schedule {
@@ -34,7 +33,7 @@ export function scheduleOf(b: BoundFlow, overrideMs?: number): Schedule {
 }
 
 /**
- * Runs a flow that reads followed files: each file is tailed into its topic while epochs read the topics on the
+ * Runs a flow that reads unbounded sources (followed files): each is tailed into its topic while epochs read the topics on the
  * schedule. SIGINT or SIGTERM stops the tailing and commits a last epoch without ending the input, so the next run
  * goes on from there; a file quiet for its `stopAfterIdle` ends the input, and the last epoch takes the watermark
  * to +∞ (every window fires).
@@ -47,18 +46,7 @@ export async function runLive(runner: EpochRunner, followed: readonly FollowedSo
   const clock = monotonicNow();
   let ended = false;
   let failure: { readonly error: unknown } | undefined;
-  const ingestion = Promise.all(
-    followed.map((f) =>
-      ingestFollowed(f.topic, {
-        file: f.file,
-        name: f.name,
-        contract: f.dataset.contract as NonNullable<typeof f.dataset.contract>,
-        follow: f.follow,
-        signal: stop.signal,
-        now: clock,
-      }),
-    ),
-  ).then(
+  const ingestion = Promise.all(followed.map((f) => f.ingest(stop.signal, clock))).then(
     () => {
       ended = true;
     },
