@@ -3,7 +3,7 @@
 // view is dropped when the watermark before its file had passed its minute's end plus the 5-minute lateness (L3).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { deliveries } from '../examples/clicks/generate.ts';
@@ -139,9 +139,12 @@ describe('clicks example (a followed file)', () => {
       await new Promise((r) => setTimeout(r, 100));
       appendFileSync(join(dir, 'data', 'live.jsonl'), `${lines.join('\n')}\n`);
     }
-    // Appending takes over 3 s, so napkin is reading by now (its handlers are in place), and the signal comes well
-    // inside the 3 s idle stop: the signal, not idleness, ends this run.
-    await new Promise((r) => setTimeout(r, 500));
+    // Once the lines are in the topic, napkin is ingesting (its signal handlers are in place however slow its start
+    // was), and the signal comes well inside the 3 s idle stop: the signal, not idleness, ends this run.
+    const segment = join(dir, '.napkin', 'log', 'web.live_clicks', 'partition-0', '00000000000000000000.seg');
+    for (let i = 0; i < 600 && !(existsSync(segment) && statSync(segment).size > 0); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 300));
     child.kill('SIGTERM');
     const code = await exited;
     assert.equal(code, 0, `exit ${code}\n${stdout}\n${stderr}`);
