@@ -23,7 +23,7 @@ try {
     sink: 'out',
     partition: '0',
   });
-  const token = await assignPartition(conn.sql, flow, '0', FINGERPRINT);
+  const token = await assignPartition(conn.sql, sink.fence, FINGERPRINT);
   for (let e = ((await sink.committedEpoch()) ?? 0) + 1; e <= epochs; e++) {
     if ((await sink.recover(e, token, 'commit')) !== 'regenerate') continue;
     const w = sink.stage(e, token);

@@ -23,6 +23,18 @@ describe('log: one writer per directory', () => {
     await (await Log.open(dir)).close();
   });
 
+  it('removes the temporary file a process killed while taking the lock left, and says so', async () => {
+    await (await Log.open(dir, { partitions: 1 })).close();
+    // A pid no process has (above the kernel's pid_max).
+    const left = join(dir, 'LOCK.99999999.tmp');
+    writeFileSync(left, '99999999\n');
+    const warnings: string[] = [];
+    const log = await Log.open(dir, { logger: { warn: (m) => warnings.push(m) } });
+    await log.close();
+    assert.equal(existsSync(left), false);
+    assert.deepEqual(warnings, [`napkin log: removed ${left}, left by a process killed while it took the log's lock`]);
+  });
+
   it('names the pid of another process that holds it, and takes over once that process is killed', async () => {
     await (await Log.open(dir, { partitions: 1 })).close();
     const child = spawn(

@@ -5,7 +5,7 @@
  * same instant could both succeed; this guards against mistakes, not against a race the coordinator's fencing
  * (spec reliability §2.6) already covers.
  */
-import { link, readFile, unlink, writeFile } from 'node:fs/promises';
+import { link, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { LogLockedError } from './errors.ts';
 
@@ -13,6 +13,11 @@ const held = new Set<string>();
 
 export interface DirLock {
   release(): Promise<void>;
+  /**
+   * The temporary files (`LOCK.<pid>.tmp`) of processes killed while taking the lock, removed once it was held: the
+   * caller says so.
+   */
+  readonly removed: readonly string[];
 }
 
 export async function lockDir(dir: string): Promise<DirLock> {
@@ -26,7 +31,7 @@ export async function lockDir(dir: string): Promise<DirLock> {
       try {
         await link(tmp, path);
         held.add(key);
-        return { release: () => release(key, path) };
+        return { release: () => release(key, path), removed: await removeDeadTemporaries(dir) };
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       }
@@ -39,6 +44,18 @@ export async function lockDir(dir: string): Promise<DirLock> {
   } finally {
     await unlink(tmp).catch(ignoreMissing);
   }
+}
+
+/** Removes `LOCK.<pid>.tmp` files whose process is gone; one of a live process is about to become its lock. */
+async function removeDeadTemporaries(dir: string): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of await readdir(dir)) {
+    const m = /^LOCK\.(\d+)\.tmp$/.exec(name);
+    if (m === null || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
+    await unlink(join(dir, name)).catch(ignoreMissing);
+    removed.push(join(dir, name));
+  }
+  return removed;
 }
 
 async function release(key: string, path: string): Promise<void> {

@@ -73,6 +73,10 @@ export class Log {
     const lock = await lockDir(dir);
     const opened: Partition[] = [];
     try {
+      for (const path of lock.removed)
+        (options.logger ?? stderrLogger).warn(
+          `napkin log: removed ${path}, left by a process killed while it took the log's lock`,
+        );
       const existing = await readMeta(ctx.io, dir);
       const n = partitionCount(dir, existing, options.partitions);
       const plans = [];

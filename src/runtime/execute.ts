@@ -64,6 +64,12 @@ export interface SinkWriter {
    * one (tests, one-off runs) it publishes as a fresh output.
    */
   commit(epoch?: EpochCommit): Promise<string>;
+  /**
+   * Checks, changing nothing, that the sink can commit `epoch`: its commit state (a file sink's manifest) is readable,
+   * undamaged and fits the epoch. The run asks every sink before any commits, so a sink that cannot fails the epoch
+   * while every output still holds the one before. Throws naming what is wrong and what to do.
+   */
+  prepare?(epoch?: EpochCommit): Promise<void>;
   /** Throws away everything written. Must be safe to call after a failed commit. */
   abort(): Promise<void>;
 }

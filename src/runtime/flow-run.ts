@@ -121,9 +121,14 @@ export class FlowRun {
     }
   }
 
-  /** Publishes what each sink received since the last commit; `epochOf` gives each sink its commit key. */
+  /**
+   * Publishes what each sink received since the last commit; `epochOf` gives each sink its commit key. Every sink
+   * first checks that it can commit (`SinkWriter.prepare`), so one that cannot (a damaged manifest) fails the epoch
+   * before any sink has committed it, and the outputs never disagree about it.
+   */
   async commit(epochOf?: (sink: Stage) => EpochCommit): Promise<void> {
     try {
+      for (const s of this.bound.stages) await this.sinks.get(s.id)?.prepare?.(epochOf?.(s));
       for (const s of this.bound.stages) {
         const sink = this.sinks.get(s.id);
         if (sink !== undefined) this.locations.set(s.id, await sink.commit(epochOf?.(s)));

@@ -12,10 +12,14 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { syncDir } from '../log/durable.ts';
+import { nodeIO } from '../log/io.ts';
 import type { StageMetrics } from '../runtime/operator.ts';
 import { readJson, writeDurableJson } from './durable-json.ts';
 
 const FORMAT_VERSION = 1;
+/** The folders of a flow's epoch records. */
+const KINDS = ['offsets', 'checkpoints', 'commits'] as const;
 
 /** Offset-log entry N. */
 export interface OffsetEntry {
@@ -149,6 +153,29 @@ export class EpochStore {
       committedAt: new Date().toISOString(),
     };
     await this.write('commits', epoch, entry);
+  }
+
+  /**
+   * Removes the temporary files a process killed while writing an entry left (`<N>.json.tmp`, see
+   * `writeDurableJson`) and returns their paths. They were never renamed into place, so they hold nothing committed
+   * (spec §2.2). Call it holding the flow's lock: no other process writes these records then.
+   */
+  async removeTemporaries(): Promise<string[]> {
+    const removed: string[] = [];
+    for (const kind of KINDS) {
+      let names: string[];
+      try {
+        names = await readdir(join(this.dir, kind));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw e;
+      }
+      const found = names.filter((n) => /^\d{12}\.json\.tmp$/.test(n)).map((n) => join(this.dir, kind, n));
+      for (const path of found) await rm(path, { force: true });
+      if (found.length > 0) await syncDir(nodeIO, join(this.dir, kind));
+      removed.push(...found);
+    }
+    return removed;
   }
 
   /** Deletes the checkpoints before `epoch` (spec §2.1 step 7: kept until a later epoch is committed). */

@@ -91,10 +91,17 @@ export function flowIO(
             key: ds.contract?.key ?? [],
             mode: s.writeMode ?? 'replace',
             input,
+            owner: { flow: s.flow, sink: s.id },
             ...(ds.description === undefined ? {} : { comment: `${ds.description} (owner: ${ds.owner ?? '?'})` }),
           });
         case 'parquet':
-          return openParquetSink(warehouse, { path: path(st.path), display: st.path, contract, input });
+          return openParquetSink(warehouse, {
+            path: path(st.path),
+            display: st.path,
+            contract,
+            input,
+            owner: { flow: s.flow, sink: s.id },
+          });
         case 'csv':
           return openTextSink({
             format: 'csv',

@@ -1,4 +1,14 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { shortFingerprint } from '../plan/fingerprint.ts';
 
@@ -46,17 +56,25 @@ export function lockFile(stateDir: string, flow: string): string {
  * (`O_EXCL`) and holds the owner; a lock whose process is gone is moved aside and taken over, a live one is refused
  * with both fingerprints. The lock is the operator-facing guard; correctness rests on the ownership epoch, taken from
  * a counter that only grows (written temp, fsync, rename, directory fsync) and checked by the sinks that store it.
+ * Nothing is written before the lock is held: a refused process leaves the flow's folder as it found it. Only a
+ * holder raises the counter, and it reads it again once it holds the lock, so no two holders get the same epoch.
  */
 export function acquireFlowLock(stateDir: string, flow: string, fingerprint: string, pid = process.pid): FlowLock {
   const dir = join(stateDir, 'flows', flow);
   mkdirSync(dir, { recursive: true });
   const lockPath = lockFile(stateDir, flow);
   let replaced: FlowOwner | undefined;
+  // An epoch above the counter and above a dead holder's, which may have died before it raised the counter.
+  const nextEpoch = (): number => Math.max(readCounter(dir), replaced?.ownershipEpoch ?? 0) + 1;
   for (let attempt = 0; attempt < 3; attempt++) {
-    const ownershipEpoch = nextEpoch(dir);
-    const owner: FlowOwner = { pid, fingerprint, ownershipEpoch, since: new Date().toISOString() };
-    if (createExclusive(lockPath, `${JSON.stringify(owner)}\n`)) {
-      fsyncDir(dir);
+    const proposed = nextEpoch();
+    const since = new Date().toISOString();
+    if (createExclusive(lockPath, `${JSON.stringify({ pid, fingerprint, ownershipEpoch: proposed, since })}\n`)) {
+      // Held: a holder that took and released the flow since the counter was read above raised it meanwhile.
+      const ownershipEpoch = nextEpoch();
+      const owner: FlowOwner = { pid, fingerprint, ownershipEpoch, since };
+      if (ownershipEpoch !== proposed) writeAtomically(dir, 'owner.json', `${JSON.stringify(owner)}\n`);
+      writeAtomically(dir, COUNTER, `${ownershipEpoch}\n`);
       return {
         owner,
         ...(replaced === undefined ? {} : { replaced }),
@@ -79,6 +97,30 @@ export function acquireFlowLock(stateDir: string, flow: string, fingerprint: str
   }
   throw new Error(`flow ${flow}: another process keeps taking the lock in ${dir}; retry once it has settled`);
 }
+
+/**
+ * Removes the temporary files a holder killed while writing the counter or the lock left in the flow's folder
+ * (`.ownership-epoch.<pid>.tmp`, `.owner.json.<pid>.tmp`); returns their paths. Call it holding the flow's lock: only
+ * a holder writes them, so none of them is still being written.
+ */
+export function removeLockTemporaries(stateDir: string, flow: string): string[] {
+  const dir = join(stateDir, 'flows', flow);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+  const removed = names.filter((n) => TEMPORARY.test(n)).map((n) => join(dir, n));
+  for (const path of removed) rmSync(path, { force: true });
+  if (removed.length > 0) fsyncDir(dir);
+  return removed;
+}
+
+const COUNTER = 'ownership-epoch';
+/** What {@link writeAtomically} names its temporary files in a flow's folder. */
+const TEMPORARY = /^\.(?:ownership-epoch|owner\.json)\.\d+\.tmp$/;
 
 function createExclusive(path: string, text: string): boolean {
   let fd: number;
@@ -130,16 +172,16 @@ function alive(pid: number): boolean {
   }
 }
 
-function nextEpoch(dir: string): number {
+/** The flow's ownership-epoch counter: the highest epoch a holder took (0 before the first). */
+function readCounter(dir: string): number {
   let last = 0;
   try {
-    last = Number(readFileSync(join(dir, 'ownership-epoch'), 'utf8').trim());
+    last = Number(readFileSync(join(dir, COUNTER), 'utf8').trim());
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
-  if (!Number.isSafeInteger(last) || last < 0) throw new Error(`${join(dir, 'ownership-epoch')} is damaged`);
-  writeAtomically(dir, 'ownership-epoch', `${last + 1}\n`);
-  return last + 1;
+  if (!Number.isSafeInteger(last) || last < 0) throw new Error(`${join(dir, COUNTER)} is damaged`);
+  return last;
 }
 
 function writeAtomically(dir: string, name: string, text: string): void {

@@ -11,6 +11,7 @@ import { EpochStore } from './epochs.ts';
 import { flowIO, type QuarantineBuffer, readsFollowed } from './flow-io.ts';
 import { acquireFlowLock, type FlowLock } from './flow-lock.ts';
 import { type FlowTopics, openFlowTopics } from './flow-topics.ts';
+import { removeLeftovers } from './leftovers.ts';
 import { runLive, scheduleOf } from './live.ts';
 import { readVersions } from './versions.ts';
 import type { Workspace } from './workspace.ts';
@@ -27,6 +28,8 @@ export interface RunOptions {
   readonly epochIntervalMs?: number;
   /** Called when a flow starts and after it commits. */
   readonly onFlow?: (event: { readonly flow: string; readonly result?: FlowResult }) => void;
+  /** Called with each line the run has to say besides its results (leftovers of killed runs it removed); stderr. */
+  readonly onNotice?: (line: string) => void;
 }
 
 /**
@@ -110,6 +113,14 @@ async function runOne(ws: Workspace, warehouse: Warehouse, b: BoundFlow, options
       ...(versions.from === undefined ? {} : { from: new Map(Object.entries(versions.from)) }),
       quarantine: (epoch) => commitQuarantine(warehouse, b.flow.name, quarantined, epoch),
     });
+    await removeLeftovers(
+      ws.root,
+      stateDir,
+      warehouse,
+      b,
+      new EpochStore(join(stateDir, 'flows', b.flow.name), b.flow.name),
+      options.onNotice ?? ((line) => process.stderr.write(`${line}\n`)),
+    );
     await runner.start();
     if (topics.followed.length === 0) await runner.epoch({ final: true });
     else await runLive(runner, topics.followed, scheduleOf(b, options.epochIntervalMs));
@@ -117,6 +128,8 @@ async function runOne(ws: Workspace, warehouse: Warehouse, b: BoundFlow, options
     await logRun(warehouse, runId, b.flow.name, started, 'succeeded', null, result, fingerprint);
     return result;
   } catch (e) {
+    // Every sink the flow opened is aborted: nothing it staged stays behind, and no connection stays open.
+    await runner?.close();
     const message = e instanceof RunError ? e.message : `flow ${b.flow.name}: ${(e as Error).message}`;
     await logRun(warehouse, runId, b.flow.name, started, 'failed', message, undefined, fingerprint).catch(
       () => undefined,

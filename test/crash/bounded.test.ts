@@ -37,6 +37,7 @@ describe('crash suite: bounded flow into DuckDB, Parquet and CSV', () => {
     const plans = planTrials(trials, POINTS);
     const { tally, failures } = await runTrials(scenario, ref, plans, CONCURRENCY).finally(() => disposeReference(ref));
     const line = tally.line('bounded (DuckDB, Parquet, CSV)');
+    tally.record('bounded (DuckDB replace and merge, Parquet, CSV)', ['DuckDB', 'files']);
     t.diagnostic(line);
     console.log(`# ${line}`);
     assert.equal(failures.length, 0, `${line}\n${failures.join('\n\n')}`);

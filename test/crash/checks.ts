@@ -65,29 +65,6 @@ export interface Snapshot {
   readonly sinkKeys: Readonly<Record<string, readonly number[]>>;
   /** Temporary files, staging rows, locks and uncommitted file tails left behind. */
   readonly leaks: readonly string[];
-  /** Leftovers of known napkin bugs (see {@link KNOWN_LEAKS}), reported apart unless NAPKIN_CRASH_STRICT_LEAKS=1. */
-  readonly knownLeaks: readonly string[];
-}
-
-/**
- * Leftovers napkin is known to leave after a SIGKILL and never clean up on restart (bugs the crash suite reported,
- * reproduced in known-bugs.test.ts), by kind: a file sink's temporary data file beside its output
- * (`.<file>.<hex>.tmp`), a DuckDB sink's staging table in the warehouse, and the flow lock's temporary ownership-epoch
- * file (`.ownership-epoch.<pid>.tmp`). They hold no committed data, so they do not fail a trial unless
- * NAPKIN_CRASH_STRICT_LEAKS=1.
- */
-export const KNOWN_LEAKS: Readonly<Record<string, RegExp>> =
-  process.env.NAPKIN_CRASH_STRICT_LEAKS === '1'
-    ? {}
-    : {
-        'sink temp files': /^temporary file out\/\.[^/]+\.[0-9a-f]{12}\.tmp$/,
-        'DuckDB staging tables': /^warehouse staging table napkin_staging\./,
-        'ownership-epoch temp files': /^temporary file \.napkin\/flows\/[^/]+\/\.ownership-epoch\.\d+\.tmp$/,
-      };
-
-/** The kind of a known leak, or undefined. */
-export function knownLeak(leak: string): string | undefined {
-  return Object.entries(KNOWN_LEAKS).find(([, re]) => re.test(leak))?.[0];
 }
 
 export interface CheckResult {
@@ -185,8 +162,7 @@ export async function capture(dir: string, spec: FlowSpec, final: RunRecord, pg?
     checkpointCounters: checkpointCounters(dir, spec.flow, epochs),
     epochs,
     sinkKeys,
-    leaks: leaks.filter((l) => knownLeak(l) === undefined),
-    knownLeaks: leaks.filter((l) => knownLeak(l) !== undefined),
+    leaks,
   };
 }
 

@@ -2,7 +2,7 @@
 // SIGKILL at a random time, a named crash point through NAPKIN_CRASH_AT, a graceful SIGTERM), restarts until the run
 // completes, and keeps the operation history of every trial so a failure can be read and reproduced from its seed.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN } from '../helpers.ts';
 import { Prng } from './generate.ts';
@@ -287,6 +287,9 @@ export function randomFaults(rng: Prng, n: number, lo: number, hi: number, terms
   return out;
 }
 
+/** The kinds of sink a suite's trials check, for the count of trials per kind. */
+export type SinkKind = 'DuckDB' | 'files' | 'PostgreSQL';
+
 /** Tallies of a suite file, for its one-line summary. */
 export class Tally {
   trials = 0;
@@ -296,9 +299,6 @@ export class Tally {
   runs = 0;
   checks = 0;
   checksPassed = 0;
-  /** Trials that ended with leftovers of known bugs (KNOWN_LEAKS in checks.ts). */
-  knownLeakTrials = 0;
-  readonly knownLeakKinds = new Set<string>();
   readonly points = new Set<string>();
   readonly pointsNotReached = new Set<string>();
   readonly started = Date.now();
@@ -311,9 +311,20 @@ export class Tally {
       `${this.terms} SIGTERMs, ${this.points.size} named points × k hit [${[...this.points].sort().join(' ')}]` +
       `${missed.length > 0 ? `, not reached [${missed.sort().join(' ')}]` : ''}, ` +
       `checks ${this.checksPassed}/${this.checks} passed` +
-      `${this.knownLeakTrials > 0 ? `, known-bug leftovers in ${this.knownLeakTrials} trials (${[...this.knownLeakKinds].join(', ')})` : ''}` +
       `, ${s} s`
     );
+  }
+
+  /**
+   * Appends the suite's figures as a JSON line to the file NAPKIN_CRASH_TALLY names: `scripts/test.mjs --crash`
+   * (npm run test:crash) sets it and ends with the trials per sink kind. Without it, does nothing.
+   */
+  record(suite: string, sinks: readonly SinkKind[]): void {
+    const file = process.env.NAPKIN_CRASH_TALLY;
+    if (file === undefined || file === '') return;
+    const seconds = Math.round((Date.now() - this.started) / 100) / 10;
+    const { trials, failed, runs, kills, terms } = this;
+    appendFileSync(file, `${JSON.stringify({ suite, sinks, trials, failed, runs, kills, terms, seconds })}\n`);
   }
 }
 

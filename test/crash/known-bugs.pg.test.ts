@@ -1,5 +1,5 @@
-// Minimal reproductions of napkin bugs with PostgreSQL sinks that the crash suite found, marked `todo` until fixed
-// (then remove the mark: the test must pass).
+// Minimal reproductions of napkin bugs with PostgreSQL sinks that the crash suite found. Each is fixed; its test keeps
+// it from coming back (a new finding goes here marked `todo` until it is fixed).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { removeDir, tempProject, writeFiles } from '../helpers.ts';
@@ -28,9 +28,7 @@ describe('known napkin bugs with PostgreSQL sinks (crash suite findings)', () =>
   });
   after(() => removeDir(dir));
 
-  it('a flow with two PostgreSQL sinks runs: its sinks do not fence each other', {
-    todo: 'bug: every PostgreSQL sink of a flow calls assignPartition(flow, "0") when it opens, so the last one opened fences the others (src/connectors/postgres/table-sink.ts)',
-  }, async () => {
+  it('a flow with two PostgreSQL sinks runs: its sinks do not fence each other', async () => {
     writeFiles(dir, {
       'napkin.config.ts': config(`write(pg('a'), read(input)), write(pg('b'), read(input))`),
       'data/in.csv': 'id,name\n1,a\n2,b\n',
@@ -39,9 +37,7 @@ describe('known napkin bugs with PostgreSQL sinks (crash suite findings)', () =>
     assert.equal(r.code, 0, `exit ${r.code} (${r.signal ?? 'no signal'}):\n${r.stderr}`);
   });
 
-  it('a run that fails with a PostgreSQL sink open exits', {
-    todo: 'bug: when a run fails (a bad record, a fenced sibling sink) the sinks are never aborted, their PostgreSQL connections stay open and the CLI hangs after printing the error',
-  }, async () => {
+  it('a run that fails with a PostgreSQL sink open exits', async () => {
     writeFiles(dir, {
       'napkin.config.ts': config(`write(pg('c'), read(input))`),
       'data/in.csv': 'id,name\n1,a\nx,b\n',

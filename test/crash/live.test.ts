@@ -37,6 +37,7 @@ describe('crash suite: live flow into a DuckDB merge table and a JSON Lines file
     const plans = planTrials(trials, POINTS);
     const { tally, failures } = await runTrials(scenario, ref, plans, CONCURRENCY).finally(() => disposeReference(ref));
     const line = tally.line('live (DuckDB merge, JSONL)');
+    tally.record('live (DuckDB merge, JSON Lines)', ['DuckDB', 'files']);
     t.diagnostic(line);
     console.log(`# ${line}`);
     assert.equal(failures.length, 0, `${line}\n${failures.join('\n\n')}`);

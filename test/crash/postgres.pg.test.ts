@@ -138,6 +138,7 @@ describe('crash suite: PostgreSQL sinks', () => {
     const plans = planTrials(Math.round(trialsFor('postgres') * 0.6), { ...PG_POINTS, ...EPOCH_POINTS });
     const { tally, failures } = await runTrials(scenario, ref, plans, CONCURRENCY).finally(() => disposeReference(ref));
     const line = tally.line('bounded PostgreSQL (replace, merge, windowed; 3 flows)');
+    tally.record('bounded PostgreSQL (replace, merge, windowed)', ['PostgreSQL']);
     t.diagnostic(line);
     console.log(`# ${line}`);
     assert.equal(failures.length, 0, `${line}\n${failures.join('\n\n')}`);
@@ -164,6 +165,7 @@ describe('crash suite: PostgreSQL sinks', () => {
     const plans = planTrials(Math.round(trialsFor('postgres') * 0.4), PG_POINTS);
     const { tally, failures } = await runTrials(scenario, ref, plans, CONCURRENCY).finally(() => disposeReference(ref));
     const line = tally.line('live PostgreSQL (replace+append) + DuckDB merge');
+    tally.record('live PostgreSQL (replace then append) and DuckDB merge', ['PostgreSQL', 'DuckDB']);
     t.diagnostic(line);
     console.log(`# ${line}`);
     assert.equal(failures.length, 0, `${line}\n${failures.join('\n\n')}`);

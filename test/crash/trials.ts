@@ -13,7 +13,6 @@ import {
   describeFailures,
   type Expectation,
   type FlowSpec,
-  knownLeak,
   type Snapshot,
 } from './checks.ts';
 import {
@@ -77,7 +76,6 @@ export interface Reference {
 
 export interface TrialOutcome {
   readonly plan: TrialPlan;
-  readonly knownLeaks: readonly string[];
   readonly ok: boolean;
   readonly message: string;
   readonly checks: readonly CheckResult[];
@@ -184,7 +182,6 @@ export async function runTrial(s: Scenario, ref: Reference, plan: TrialPlan): Pr
   const { step: i, faults } = faultsOf(plan, s, ref);
   const p = await s.newProject(`t${plan.seed}`, i > 0 ? i - 1 : undefined);
   const checks: CheckResult[] = [];
-  const knownLeaks: string[] = [];
   let message = '';
   try {
     const step = s.steps[i];
@@ -203,8 +200,6 @@ export async function runTrial(s: Scenario, ref: Reference, plan: TrialPlan): Pr
     await appender?.done;
     await s.tamper?.(p.dir);
     const got = await captureAll(s, p, r);
-    for (const g of got) knownLeaks.push(...g.knownLeaks);
-    if (knownLeaks.length > 0) history.note(`known-bug leftovers: ${knownLeaks.join('; ')}`);
     const results = compareAll(s, ref.snapshots[i], got, step.expect);
     checks.push(...results);
     const failed = describeFailures(results);
@@ -215,7 +210,7 @@ export async function runTrial(s: Scenario, ref: Reference, plan: TrialPlan): Pr
   const ok = message === '';
   if (!ok) history.save(p.dir);
   await p.dispose(!ok);
-  return { plan, ok, message: ok ? '' : `${message}\n  project kept: ${p.dir}`, checks, history, knownLeaks };
+  return { plan, ok, message: ok ? '' : `${message}\n  project kept: ${p.dir}`, checks, history };
 }
 
 /** Runs the trials, two at a time; returns the tally and a report of every failed trial. */
@@ -238,8 +233,6 @@ export async function runTrials(
       tally.pointsNotReached.add(`${plan.point.point}:${plan.point.k}`);
     tally.checks += o.checks.length;
     tally.checksPassed += o.checks.filter((c) => c.ok).length;
-    if (o.knownLeaks.length > 0) tally.knownLeakTrials++;
-    for (const l of o.knownLeaks) tally.knownLeakKinds.add(knownLeak(l) ?? l);
     if (!o.ok) {
       tally.failed++;
       failures.push(

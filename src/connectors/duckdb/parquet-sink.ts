@@ -2,10 +2,10 @@ import { rm } from 'node:fs/promises';
 import type { Schema } from '../../expr/types.ts';
 import type { SinkWriter } from '../../runtime/execute.ts';
 import { tempPathFor } from '../files/atomic.ts';
-import { type BuiltFile, type CommittedPrefix, commitFileEpoch } from '../files/sink-manifest.ts';
+import { type BuiltFile, type CommittedPrefix, checkFileEpoch, commitFileEpoch } from '../files/sink-manifest.ts';
 import { reorderTo } from '../reorder.ts';
 import { duckType, quoteIdent, quoteString } from './sql-types.ts';
-import { EpochStaging, type StagingTable } from './staging.ts';
+import { EpochStaging, type StagingOwner, type StagingTable } from './staging.ts';
 import type { Warehouse } from './warehouse.ts';
 
 interface ParquetSinkOptions {
@@ -13,6 +13,8 @@ interface ParquetSinkOptions {
   readonly display: string;
   readonly contract: Schema;
   readonly input: Schema;
+  /** The flow and sink stage writing, which name its staging tables (see `dropLeftoverStaging`). */
+  readonly owner?: StagingOwner;
 }
 
 /**
@@ -22,11 +24,14 @@ interface ParquetSinkOptions {
  * later epoch's holds the committed rows of the current file, then its own.
  */
 export async function openParquetSink(w: Warehouse, o: ParquetSinkOptions): Promise<SinkWriter> {
-  const staging = new EpochStaging(w, o.contract);
+  const staging = new EpochStaging(w, o.contract, o.owner);
   const reorder = reorderTo(o.input, o.contract);
   return {
     write(batch) {
       staging.append(reorder(batch));
+    },
+    prepare(e) {
+      return checkFileEpoch(o.path, e);
     },
     async commit(e) {
       try {

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
   BIGINT,
   BOOLEAN,
@@ -18,6 +18,40 @@ import { STAGING_SCHEMA, type Warehouse } from './warehouse.ts';
 const TYPES: Readonly<Record<TransportType, DuckDBType>> = { VARCHAR, BIGINT, DOUBLE, BOOLEAN, INTEGER };
 /** DuckDB's vector size: a data chunk holds at most this many rows. */
 const CHUNK_ROWS = 2048;
+
+/** The sink a staging table belongs to: its name carries a tag of it, so what a killed run left can be found. */
+export interface StagingOwner {
+  readonly flow: string;
+  /** The sink stage's id. */
+  readonly sink: string;
+}
+
+/** `stage_<16 hex of SHA-256 of flow and sink>_`, or `stage_` for a sink of no flow (tests, one-off writes). */
+function prefixOf(owner: StagingOwner | undefined): string {
+  if (owner === undefined) return 'stage_';
+  return `stage_${createHash('sha256').update(`${owner.flow}\0${owner.sink}`).digest('hex').slice(0, 16)}_`;
+}
+
+/**
+ * Drops the staging tables of `owner` left in the warehouse (a run killed between staging an epoch and publishing
+ * or aborting it); returns their qualified names. Call it only while no run of the flow can be writing (its lock
+ * held): a live run's table would go too.
+ */
+export async function dropLeftoverStaging(w: Warehouse, owner: StagingOwner): Promise<string[]> {
+  const found = await w.rows(
+    `SELECT table_name FROM information_schema.tables
+     WHERE table_catalog = current_database() AND table_schema = $1 AND starts_with(table_name, $2)
+     ORDER BY table_name`,
+    [STAGING_SCHEMA, prefixOf(owner)],
+  );
+  const dropped: string[] = [];
+  for (const r of found) {
+    const table = `${STAGING_SCHEMA}.${quoteIdent(String(r.table_name))}`;
+    await w.run(`DROP TABLE IF EXISTS ${table}`);
+    dropped.push(`${STAGING_SCHEMA}.${String(r.table_name)}`);
+  }
+  return dropped;
+}
 
 /**
  * A staging table that a sink appends batches to, a data chunk (2,048 rows) per native call. Nothing in it is
@@ -40,8 +74,8 @@ export class StagingTable {
     this.chunk = DuckDBDataChunk.create(this.transports.map((t) => TYPES[t]));
   }
 
-  static async create(warehouse: Warehouse, schema: Schema): Promise<StagingTable> {
-    const name = `stage_${randomUUID().replaceAll('-', '')}`;
+  static async create(warehouse: Warehouse, schema: Schema, owner?: StagingOwner): Promise<StagingTable> {
+    const name = `${prefixOf(owner)}${randomUUID().replaceAll('-', '')}`;
     const cols = schema.fields.map((f) => `${quoteIdent(f.name)} ${transportType(f.type)}`).join(', ');
     await warehouse.run(`CREATE TABLE ${STAGING_SCHEMA}.${name} (${cols})`);
     const appender = await warehouse.connection.createAppender(name, STAGING_SCHEMA);
@@ -107,6 +141,7 @@ export class EpochStaging {
   constructor(
     private readonly warehouse: Warehouse,
     private readonly schema: Schema,
+    private readonly owner?: StagingOwner,
   ) {}
 
   append(batch: Batch): void {
@@ -140,7 +175,7 @@ export class EpochStaging {
 
   private open(): Promise<StagingTable> {
     if (this.opening !== undefined) return this.opening;
-    const opening = StagingTable.create(this.warehouse, this.schema).then((t) => {
+    const opening = StagingTable.create(this.warehouse, this.schema, this.owner).then((t) => {
       // Only if this epoch was not reset while the table was being created; a reset drops it.
       if (this.opening === opening) this.flushInto(t);
       return t;

@@ -3,7 +3,7 @@ import type { WriteMode } from '../../flow/flow.ts';
 import type { SinkWriter } from '../../runtime/execute.ts';
 import { reorderTo } from '../reorder.ts';
 import { duckType, quoteIdent, quoteString, quoteTable } from './sql-types.ts';
-import { EpochStaging, type StagingTable } from './staging.ts';
+import { EpochStaging, type StagingOwner, type StagingTable } from './staging.ts';
 import type { Warehouse } from './warehouse.ts';
 
 export interface TableSinkOptions {
@@ -14,6 +14,8 @@ export interface TableSinkOptions {
   /** The schema of the batches the sink receives (the upstream stage's output). */
   readonly input: Schema;
   readonly comment?: string;
+  /** The flow and sink stage writing, which name its staging tables (see `dropLeftoverStaging`). */
+  readonly owner?: StagingOwner;
 }
 
 /**
@@ -31,7 +33,7 @@ export async function openTableSink(w: Warehouse, o: TableSinkOptions): Promise<
     retracts && !o.contract.fields.some((f) => f.name === RETRACTION)
       ? { fields: [...o.contract.fields, { name: RETRACTION, type: { kind: 'bool' }, nullable: false }] }
       : o.contract;
-  const staging = new EpochStaging(w, staged);
+  const staging = new EpochStaging(w, staged, o.owner);
   const reorder = reorderTo(o.input, staged);
   return {
     write(batch) {

@@ -1,5 +1,15 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 import type { EpochCommit } from '../../runtime/execute.ts';
 import { type QuarantineEntry, quarantineId } from '../../runtime/quarantine.ts';
@@ -49,7 +59,16 @@ export class Warehouse {
   ) {}
 
   static async open(path: string): Promise<Warehouse> {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (path !== ':memory:') {
+      mkdirSync(dirname(path), { recursive: true });
+      removeCreationLeftovers(path);
+      // An empty file holds nothing: DuckDB made it in place and was killed before writing to it (older napkins).
+      if (existsSync(path) && statSync(path).size === 0) {
+        rmSync(path);
+        process.stderr.write(`napkin: removed ${path}, an empty warehouse file a killed process left; creating it\n`);
+      }
+      if (!existsSync(path)) await createDatabaseFile(path);
+    }
     let instance: DuckDBInstance;
     try {
       instance = await DuckDBInstance.create(path);
@@ -256,5 +275,78 @@ export class Warehouse {
   close(): void {
     this.connection.closeSync();
     this.instance.closeSync();
+  }
+}
+
+/**
+ * Creates an empty warehouse file at `path`, whole or not at all. DuckDB creates a new database file in place, and a
+ * process killed before DuckDB wrote its headers leaves a file DuckDB then refuses for good ("not a valid DuckDB
+ * database file"). So it is made under a temporary name of this process (`.<file>.<pid>.tmp`), checkpointed, closed
+ * and fsynced, then linked to its name: the link fails when another process created the warehouse meanwhile, and that
+ * one is kept.
+ */
+async function createDatabaseFile(path: string): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  rmSync(tmp, { force: true });
+  rmSync(`${tmp}.wal`, { force: true });
+  const instance = await DuckDBInstance.create(tmp);
+  try {
+    const connection = await instance.connect();
+    try {
+      await connection.run('CHECKPOINT');
+    } finally {
+      connection.closeSync();
+    }
+  } finally {
+    instance.closeSync();
+  }
+  fsyncPath(tmp);
+  try {
+    linkSync(tmp, path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
+  rmSync(tmp, { force: true });
+  rmSync(`${tmp}.wal`, { force: true });
+  fsyncPath(dirname(path));
+}
+
+/**
+ * Removes the temporary files of {@link createDatabaseFile} that processes which are gone left beside `path` (killed
+ * while creating the warehouse, or after linking it and before removing the temporary name), saying so on stderr.
+ */
+function removeCreationLeftovers(path: string): void {
+  const prefix = `.${basename(path)}.`;
+  let names: string[];
+  try {
+    names = readdirSync(dirname(path));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = name.startsWith(prefix) ? /^(\d+)\.tmp(?:\.wal)?$/.exec(name.slice(prefix.length)) : null;
+    if (m === null || alive(Number(m[1]))) continue;
+    rmSync(join(dirname(path), name), { force: true });
+    process.stderr.write(
+      `napkin: removed ${join(dirname(path), name)}, the temporary warehouse file of a process that was killed while creating ${path}\n`,
+    );
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function fsyncPath(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }

@@ -9,6 +9,12 @@ export function tempPathFor(target: string): string {
   return join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
 }
 
+/** Whether `name`, in the target's folder, is one of the temporary paths {@link tempPathFor} gives `target`. */
+export function isTempNameFor(target: string, name: string): boolean {
+  const prefix = `.${basename(target)}.`;
+  return name.startsWith(prefix) && /^[0-9a-f]{12}\.tmp$/.test(name.slice(prefix.length));
+}
+
 /** Makes a finished temporary file durable and visible under its final name: fsync file, rename, fsync folder. */
 export async function publishFile(tmp: string, target: string): Promise<void> {
   const fh = await open(tmp, 'r+');

@@ -1,8 +1,8 @@
-import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { EpochCommit } from '../../runtime/execute.ts';
 import { crashPoint } from '../crash-point.ts';
-import { publishFile, syncDir, tempPathFor } from './atomic.ts';
+import { isTempNameFor, publishFile, syncDir, tempPathFor } from './atomic.ts';
 
 /**
  * The manifest of a file sink's output (spec reliability §2.4), `.<file>.napkin-commits.json` beside the file. It
@@ -82,6 +82,40 @@ export async function commitFileEpoch(
   const bytes = (await stat(target)).size;
   await writeManifest(target, nextManifest(m, e, target, { rows: built.rows, bytes }));
   return { committed: true, rows: built.rows - (prefix?.rows ?? 0) };
+}
+
+/**
+ * Checks, changing nothing, that `e` can be committed to `target`: its manifest is readable and undamaged, and an
+ * epoch that adds to the output finds the manifest of that output. A flow runs it for every sink before any commits
+ * the epoch, so a damaged manifest stops the epoch while every output still holds the one before.
+ */
+export async function checkFileEpoch(target: string, e: EpochCommit | undefined): Promise<void> {
+  // A one-off publication removes the manifest: what it holds does not matter.
+  if (e === undefined) return;
+  const m = await readManifest(target);
+  if (!e.fresh && !holdsKey(m, e)) prefixFor(m, e, target);
+}
+
+/**
+ * Removes what a process killed while committing to `target` left beside it: the data file it was building
+ * (`.<file>.<hex>.tmp`) and the manifest it was writing (`..<file>.napkin-commits.json.<hex>.tmp`). They were never
+ * renamed into place, so they hold nothing committed. Returns their paths. Call it only while no other process
+ * commits to this output (its flow's lock held).
+ */
+export async function removeSinkTemporaries(target: string): Promise<string[]> {
+  const dir = dirname(target);
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+  const manifest = manifestPathFor(target);
+  const found = names.filter((n) => isTempNameFor(target, n) || isTempNameFor(manifest, n)).map((n) => join(dir, n));
+  for (const path of found) await rm(path, { force: true });
+  if (found.length > 0) await syncDir(dir);
+  return found;
 }
 
 async function publishBuilt(target: string, building: Promise<BuiltFile>): Promise<BuiltFile> {

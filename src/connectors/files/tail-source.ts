@@ -37,8 +37,10 @@ export type TailPosition = {
 /**
  * Tails a JSON Lines file: what is there, then every appended line, polled every `pollMs`. Each poll yields a chunk
  * (empty when nothing arrived), so the executor can move processing time on while the input is quiet. Ends when the
- * signal aborts or after `stopAfterIdleMs` without a new record; the watermark then goes to +∞ as for any source
- * that ends (the run's sinks commit what was emitted).
+ * signal aborts or after `stopAfterIdleMs` without a new record, having read the file once more when it decides to
+ * end: every whole line in the file at that moment is handed on, even when the consumer held the previous chunk past
+ * the idle timeout. The watermark then goes to +∞ as for any source that ends (the run's sinks commit what was
+ * emitted).
  */
 export function openTailSource(o: TailSourceOptions): SourceReader {
   const width = o.contract.schema.fields.length;
@@ -69,29 +71,39 @@ export function openTailSource(o: TailSourceOptions): SourceReader {
       };
       const fh = await open(o.file, 'r');
       const buffer = Buffer.allocUnsafe(READ_BYTES);
+      /** Reads every whole line the file holds past `offset`, yielding full chunks; true when it read any. */
+      async function* readAvailable(): AsyncGenerator<SourceChunk, boolean> {
+        const size = (await stat(o.file)).size;
+        // A file cut shorter than what was read was replaced or truncated: there is no sound place to resume.
+        if (size < offset) throw new Error(`${o.display}: the followed file shrank from ${offset} to ${size} bytes`);
+        let got = false;
+        while (offset < size) {
+          const { bytesRead } = await fh.read(buffer, 0, Math.min(buffer.length, size - offset), offset);
+          const whole = wholeLines(buffer, bytesRead);
+          if (whole === 0) break;
+          for (let at = 0; at < whole; ) {
+            const end = pieceEnd(buffer, at, whole);
+            run(parser.push(buffer.subarray(at, end)));
+            offset += end - at;
+            at = end;
+            if (builder.length >= BATCH_ROWS || rejected.length > 0) yield take();
+          }
+          got = true;
+        }
+        return got;
+      }
       try {
         while (o.signal?.aborted !== true) {
-          const size = (await stat(o.file)).size;
-          // A file cut shorter than what was read was replaced or truncated: there is no sound place to resume.
-          if (size < offset) throw new Error(`${o.display}: the followed file shrank from ${offset} to ${size} bytes`);
-          let got = false;
-          while (offset < size) {
-            const { bytesRead } = await fh.read(buffer, 0, Math.min(buffer.length, size - offset), offset);
-            const whole = wholeLines(buffer, bytesRead);
-            if (whole === 0) break;
-            for (let at = 0; at < whole; ) {
-              const end = pieceEnd(buffer, at, whole);
-              run(parser.push(buffer.subarray(at, end)));
-              offset += end - at;
-              at = end;
-              if (builder.length >= BATCH_ROWS || rejected.length > 0) yield take();
-            }
-            got = true;
-          }
-          if (got) lastData = o.now();
+          if (yield* readAvailable()) lastData = o.now();
           yield take();
           const idleStop = o.follow.stopAfterIdleMs;
-          if (idleStop !== undefined && o.now() - lastData >= idleStop) break;
+          if (idleStop !== undefined && o.now() - lastData >= idleStop) {
+            // The consumer may have held the last chunk for long (a slow commit, a pause): lines appended meanwhile
+            // are in the file now, before the input ends, so they are read, not lost.
+            yield* readAvailable();
+            if (builder.length > 0 || rejected.length > 0) yield take();
+            break;
+          }
           await sleep(o.follow.pollMs, undefined, o.signal === undefined ? {} : { signal: o.signal }).catch(
             () => undefined,
           );

@@ -1,12 +1,13 @@
 import { closeSync, createReadStream, createWriteStream, openSync, rmSync, writeSync } from 'node:fs';
 import { copyFile, rm, stat, truncate } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Field, Schema, Value } from '../../expr/types.ts';
 import type { Batch } from '../../runtime/batch.ts';
 import type { SinkWriter } from '../../runtime/execute.ts';
 import { reorderTo } from '../reorder.ts';
 import { tempPathFor } from './atomic.ts';
-import { type BuiltFile, type CommittedPrefix, commitFileEpoch } from './sink-manifest.ts';
+import { type BuiltFile, type CommittedPrefix, checkFileEpoch, commitFileEpoch } from './sink-manifest.ts';
 
 const FLUSH_BYTES = 1 << 20;
 
@@ -34,17 +35,22 @@ export function openTextSink(o: {
   return {
     write(batch) {
       const b = reorder(batch);
-      part ??= new TextPart(o.path, header);
+      part ??= new TextPart(o.path, o.display, header);
       part.add(o.format === 'csv' ? csvRows(b, fields, delim) : jsonRows(b, fields), b.length);
     },
+    prepare(e) {
+      return checkFileEpoch(o.path, e);
+    },
     async commit(e) {
-      const p = part ?? new TextPart(o.path, header);
+      const p = part ?? new TextPart(o.path, o.display, header);
       part = undefined;
       try {
         p.close();
         const done = await commitFileEpoch(o.path, e, (prefix) => p.build(o.path, prefix));
         if (!done.committed) return `${o.format} ${o.display} (epoch ${e?.epoch} already committed)`;
         return `${o.format} ${o.display} (${done.rows} rows)`;
+      } catch (err) {
+        throw isNoSpace(err) ? noSpace(o.display, o.path, 'publishing', err) : err;
       } finally {
         p.discard();
       }
@@ -59,13 +65,17 @@ export function openTextSink(o: {
 /** One epoch's text in a temporary file beside the target: the header (CSV), then the rows as they come. */
 class TextPart {
   readonly path: string;
+  private readonly display: string;
+  private readonly target: string;
   private readonly fd: number;
   private readonly headerBytes: number;
   private buf: string;
   private open = true;
   rows = 0;
 
-  constructor(target: string, header: string) {
+  constructor(target: string, display: string, header: string) {
+    this.target = target;
+    this.display = display;
     this.path = tempPathFor(target);
     this.fd = openSync(this.path, 'w');
     this.buf = header;
@@ -118,10 +128,45 @@ class TextPart {
     return { path: tmp, rows: prefix.rows + this.rows };
   }
 
+  /**
+   * Writes the buffered text to the temporary file. write(2) may write fewer bytes than asked (a full disk takes what
+   * fits, then refuses): it is called again for the rest, and a refusal fails the epoch, which then publishes nothing.
+   */
   private flush(): void {
-    if (this.buf.length > 0) writeSync(this.fd, this.buf);
+    if (this.buf.length === 0) return;
+    const bytes = Buffer.from(this.buf, 'utf8');
     this.buf = '';
+    for (let done = 0; done < bytes.length; ) {
+      let n: number;
+      try {
+        n = writeSync(this.fd, bytes, done, bytes.length - done);
+      } catch (e) {
+        throw isNoSpace(e) ? noSpace(this.display, this.target, 'writing', e) : e;
+      }
+      if (n <= 0) {
+        const e = Object.assign(new Error('the file system took 0 bytes of a write'), { code: 'ENOSPC' });
+        throw noSpace(this.display, this.target, 'writing', e);
+      }
+      done += n;
+    }
   }
+}
+
+function isNoSpace(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+/** The error of a sink that ran out of space: one line naming the file, what happened to the epoch, and what to do. */
+function noSpace(display: string, target: string, what: 'writing' | 'publishing', cause: unknown): Error {
+  const code = (cause as NodeJS.ErrnoException).code ?? 'ENOSPC';
+  const doing =
+    what === 'writing' ? "writing this epoch's rows to a temporary file beside" : 'publishing this epoch as';
+  return new Error(
+    `${display}: no space left on device (${code}) while ${doing} ${target}; the epoch is not committed (its sink ` +
+      `manifest is unchanged): free space in ${dirname(target)} and run the flow again`,
+    { cause },
+  );
 }
 
 function csvRows(b: Batch, fields: readonly Field[], delim: string): string {

@@ -8,24 +8,35 @@ const DDL_LOCK = 0x6e61706b; // 'napk'
 
 /**
  * napkin's own tables, in schema `napkin`, created idempotently:
- * - `fence`: per (flow, partition) the highest ownership epoch seen and the active fingerprint (spec §2.6);
+ * - `fence`: per (flow, sink target table, partition) the highest ownership epoch seen and the active fingerprint
+ *   (spec §2.6); a `fence` of an older napkin, keyed by (flow, partition) alone, gets the `target` column and the key;
  * - `commits`: one row per committed commit key (flow, sink, partition, epoch), written with the data (spec §2.4);
  * - `pending`: one row per pre-committed transaction whose staged rows wait in a staging table.
  * `add_numeric_column` lets a numeric(p,s) column be added with p and s as bound parameters, since DDL takes none.
  */
 export async function ensureMetadata(sql: Pg): Promise<void> {
-  // Last object created: when it is there, everything is (and no lock is taken on tables writers are using).
-  const ready = await sql`select to_regclass('napkin.pending_by_key') is not null as ready`;
+  // When these are there, everything is (and no lock is taken on tables writers are using).
+  const ready = await sql`select to_regclass('napkin.pending_by_key') is not null
+    and to_regclass('napkin.fence_key') is not null as ready`;
   if (ready[0].ready === true) return;
   await sql.begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(${DDL_LOCK})`;
     await tx`create schema if not exists napkin`;
     await tx`create table if not exists napkin.fence (
       flow text not null,
+      target text not null,
       "partition" text not null,
       ownership_epoch bigint not null,
       fingerprint text not null,
-      primary key (flow, "partition"))`;
+      constraint fence_key primary key (flow, target, "partition"))`;
+    const keyed = await tx`select to_regclass('napkin.fence_key') is not null as keyed`;
+    if (keyed[0].keyed !== true) {
+      // A fence of a napkin whose sinks shared one row per flow partition: its rows stay as they are, under target
+      // '' (no sink checks them again), and each sink gets its own row when it next opens.
+      await tx`alter table napkin.fence add column if not exists target text not null default ''`;
+      await tx`alter table napkin.fence drop constraint if exists fence_pkey`;
+      await tx`alter table napkin.fence add constraint fence_key primary key (flow, target, "partition")`;
+    }
     await tx`create table if not exists napkin.commits (
       flow text not null,
       sink text not null,

@@ -30,7 +30,7 @@ async function fresh(
     partition: '0',
     ...extra,
   });
-  return { sink, token: await assignPartition(conn.sql, flow, '0', FINGERPRINT), table, flow };
+  return { sink, token: await assignPartition(conn.sql, sink.fence, FINGERPRINT), table, flow };
 }
 
 async function stageAll(sink: PgEpochSink, epoch: number, token: FenceToken, batches: Batch[]): Promise<number> {
@@ -74,13 +74,13 @@ describe('PostgreSQL sink: exactly once per epoch', () => {
   });
 
   it('recovery commits a staged epoch, discards one on request, and asks to regenerate one never staged', async () => {
-    const { sink, token, table, flow } = await fresh('append');
+    const { sink, token, table } = await fresh('append');
     await stageAll(sink, 1, token, epochBatches(1, 'append'));
     assert.deepEqual(
       (await sink.pending()).map((p) => p.epoch),
       [1],
     );
-    const next = await assignPartition(conn.sql, flow, '0', FINGERPRINT);
+    const next = await assignPartition(conn.sql, sink.fence, FINGERPRINT);
     assert.equal(next.ownershipEpoch, token.ownershipEpoch + 1);
     assert.equal(await sink.recover(1, next, 'commit'), 'committed', 'the new owner resumes the old pre-commit');
     assert.equal(await count(table), 1000);

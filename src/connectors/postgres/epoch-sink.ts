@@ -4,7 +4,7 @@ import { crashPoint } from '../crash-point.ts';
 import { type Pg, type PgConnection, pgFailure } from './connection.ts';
 import { encoderFor } from './copy-text.ts';
 import { ensureMetadata, ensureTable } from './ddl.ts';
-import { checkFence, FencedError, type FenceToken } from './fence.ts';
+import { checkFence, FencedError, type FenceKey, type FenceToken } from './fence.ts';
 import { checkIdent, derivedName, idList, type TableName, tableName } from './identifiers.ts';
 import { moveStaged, type PgWriteMode } from './moves.ts';
 import { StagingWriter } from './staging-writer.ts';
@@ -85,6 +85,11 @@ export class PgEpochSink {
     return new PgEpochSink(conn, o, target, stage, staged);
   }
 
+  /** The fence row this sink's writes are checked against: its flow, target table and partition. */
+  get fence(): FenceKey {
+    return { flow: this.o.flow, target: this.target.qualified, partition: this.o.partition };
+  }
+
   /** The transaction id of an epoch's staged rows: the commit key and the ownership epoch that staged them. */
   txn(epoch: number, ownershipEpoch: number): string {
     return JSON.stringify([this.o.flow, this.o.sink, this.o.partition, epoch, ownershipEpoch]);
@@ -112,7 +117,7 @@ export class PgEpochSink {
       encoders: this.staged.fields.map((f) => encoderFor(f)),
       txn,
       seal: async (tx, rows) => {
-        await checkFence(tx, o.flow, o.partition, token);
+        await checkFence(tx, this.fence, token);
         const sealed = sealAs?.() ?? epoch;
         const final = this.txn(sealed, token.ownershipEpoch);
         if (final !== txn) await this.retag(tx, txn, final);
@@ -174,7 +179,7 @@ export class PgEpochSink {
     const o = this.o;
     try {
       const settled = await sql.begin(async (tx): Promise<Settled> => {
-        await checkFence(tx, o.flow, o.partition, token);
+        await checkFence(tx, this.fence, token);
         const key = await tx`select 1 from napkin.commits
           where flow = ${o.flow} and sink = ${o.sink} and "partition" = ${o.partition} and epoch = ${epoch}`;
         if (key.length > 0 || pick === 'discard') {

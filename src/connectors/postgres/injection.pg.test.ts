@@ -59,7 +59,7 @@ async function scenario(payload: string, values: readonly string[], firstId: num
       mode: 'merge',
       ...o,
     });
-    const token = await assignPartition(conn.sql, o.flow, o.partition, `fp ${payload}`);
+    const token = await assignPartition(conn.sql, sink.fence, `fp ${payload}`);
     const w = sink.stage(1, token);
     w.write({ length: values.length, columns: [values.map((_, i) => firstId + i), [...values]] });
     await w.preCommit();

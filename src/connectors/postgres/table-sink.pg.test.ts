@@ -76,7 +76,7 @@ describe('PostgreSQL sink writer', () => {
       sink: 'write_out',
       partition: '0',
     });
-    const token = await assignPartition(conn.sql, 'crashed', '0', FINGERPRINT);
+    const token = await assignPartition(conn.sql, crashed.fence, FINGERPRINT);
     const staging = crashed.stage(1, token);
     for (const b of epochBatches(1, 'append')) staging.write(b);
     await staging.preCommit();

@@ -32,8 +32,9 @@ export interface PostgresSinkOptions {
 }
 
 /**
- * The PostgreSQL sink as the runtime sees it. At open it takes the partition (raising its ownership epoch, as the
- * coordinator would, so an older run still writing is fenced) and discards what a crashed earlier run left staged (its
+ * The PostgreSQL sink as the runtime sees it. At open it takes its partition (raising its ownership epoch in its own
+ * fence row, as the coordinator would, so an older run of this sink still writing is fenced; the flow's other sinks
+ * have fence rows of their own) and discards what a crashed earlier run left staged (its
  * input is read again, spec §2.3). Each epoch's rows stream into staging as they come; `commit(e)` pre-commits them
  * and commits epoch `e.epoch` (without one, the epoch after the last committed). A `replace` sink replaces the
  * table's rows with a fresh epoch's and appends a later epoch's. Between epochs it holds no connection, so a run
@@ -61,7 +62,7 @@ export async function openPostgresSink(o: PostgresSinkOptions): Promise<SinkWrit
     throw e;
   }
   try {
-    const token = o.token ?? (await assignPartition(conn.sql, o.flow, partition, o.fingerprint));
+    const token = o.token ?? (await assignPartition(conn.sql, sink.fence, o.fingerprint));
     for (const p of await sink.pending()) await sink.recover(p.epoch, token, 'discard');
     const next = ((await sink.committedEpoch()) ?? 0) + 1;
     return new PgSinkWriter(o, sink, token, next, conn);

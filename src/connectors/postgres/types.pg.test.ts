@@ -73,7 +73,7 @@ describe('PostgreSQL sink types', () => {
       sink: 'out',
       partition: '0',
     });
-    const token = await assignPartition(conn.sql, 'types', '0', FINGERPRINT);
+    const token = await assignPartition(conn.sql, sink.fence, FINGERPRINT);
     const w = sink.stage(1, token);
     const columns = SCHEMA.fields.map((_, c) => ROWS.map((r) => r[c]));
     w.write({ length: ROWS.length, columns });
