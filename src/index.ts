@@ -27,9 +27,11 @@ export {
 } from './expr/builders.ts';
 export { createRegistry, type FunctionDef, type Registry } from './expr/functions.ts';
 export type { DataType, Field, FieldType, Schema, Value } from './expr/types.ts';
+export { CDC_OPS, type CdcOp, cdcFields } from './flow/cdc.ts';
 export { type Contract, type ContractOptions, contract, FieldSpec, t } from './flow/contract.ts';
 export { type Dataset, type DatasetOptions, dataset } from './flow/dataset.ts';
 export { type Flow, type FlowOptions, flow, model, type Output, type WriteMode, write } from './flow/flow.ts';
+export { type KafkaOptions, type KafkaStart, type KafkaStorage, kafka } from './flow/kafka-storage.ts';
 export { defineProject, type Project, type ProjectOptions } from './flow/project.ts';
 export {
   GroupedRel,
@@ -42,7 +44,16 @@ export {
   WindowedRel,
   type WindowOptions,
 } from './flow/rel.ts';
-export { csv, duckdb, jsonl, parquet, postgres, type Storage } from './flow/storage.ts';
+export {
+  csv,
+  duckdb,
+  jsonl,
+  type PostgresCdcOptions,
+  parquet,
+  postgres,
+  postgresCdc,
+  type Storage,
+} from './flow/storage.ts';
 export type { IntervalJoinOptions, WindowJoinOptions } from './flow/time-join.ts';
 export type { NexmarkQuery, QueryName, QueryParams } from './nexmark/query.ts';
 export type { Finding, Severity } from './plan/findings.ts';

@@ -22,7 +22,8 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   nexmark: ['flow', 'expr', 'time', 'plan', 'runtime', 'state', 'connectors', 'log'],
   cli: ['flow', 'expr', 'time', 'plan', 'runtime', 'state', 'connectors', 'workspace', 'draw', 'nexmark', 'log'],
 };
-const IO = /^(node:(fs|fs\/promises|net|http|https|child_process|worker_threads)|@duckdb\/|tinyglobby|postgres(\/|$))/;
+const IO =
+  /^(node:(fs|fs\/promises|net|http|https|child_process|worker_threads)|@duckdb\/|tinyglobby|postgres(\/|$)|@platformatic\/kafka)/;
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {

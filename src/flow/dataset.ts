@@ -1,5 +1,6 @@
 import { parseDuration } from '../time/duration.ts';
 import type { Contract } from './contract.ts';
+import { checkKafkaStorage } from './kafka-storage.ts';
 import type { Storage } from './storage.ts';
 
 /** Options of {@link dataset}. */
@@ -40,6 +41,7 @@ export function dataset(name: string, options: DatasetOptions = {}): Dataset {
   if (!NAME.test(name)) {
     throw new Error(`dataset('${name}'): use lower-case dotted names of letters, digits and _, e.g. 'shop.orders'`);
   }
+  if (options.storage?.kind === 'kafka') checkKafkaStorage(name, options.storage, options.contract);
   return {
     kind: 'dataset',
     name,

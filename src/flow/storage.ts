@@ -1,4 +1,5 @@
 import { parseDuration } from '../time/duration.ts';
+import type { KafkaStorage } from './kafka-storage.ts';
 
 /**
  * Where a dataset lives. Storage values are descriptions only: the connectors in `src/connectors` read and write
@@ -9,7 +10,9 @@ export type Storage =
   | { readonly kind: 'jsonl'; readonly path: string; readonly follow?: Follow }
   | { readonly kind: 'parquet'; readonly path: string }
   | { readonly kind: 'duckdb'; readonly table: string }
-  | { readonly kind: 'postgres'; readonly table: string; readonly connection: string };
+  | { readonly kind: 'postgres'; readonly table: string; readonly connection: string }
+  | PostgresCdc
+  | KafkaStorage;
 
 export type StorageKind = Storage['kind'];
 
@@ -96,6 +99,79 @@ export function postgres(options: { readonly table: string; readonly connection:
   return { kind: 'postgres', table, connection };
 }
 
+/** A PostgreSQL table read by change data capture (see {@link postgresCdc}). */
+export interface PostgresCdc {
+  readonly kind: 'postgresCdc';
+  readonly table: string;
+  readonly connection: string;
+  /** The logical replication slot; absent: derived from the project and dataset names when the run starts. */
+  readonly slot?: string;
+  /** The publication; absent: derived from the table name. */
+  readonly publication?: string;
+  readonly stopAfterIdleMs?: number;
+}
+
+/** Options of {@link postgresCdc}. */
+export interface PostgresCdcOptions {
+  /** `name` (schema public) or `schema.name`, lower case. */
+  readonly table: string;
+  /** A reference such as `env:NAPKIN_PG_URL`; the user needs the REPLICATION attribute. */
+  readonly connection: string;
+  /** The replication slot napkin creates and names (default `napkin_<dataset>_<hash of project and dataset>`). */
+  readonly slot?: string;
+  /** The publication napkin creates if missing (default `napkin_<table>_<hash>`), FOR TABLE the table. */
+  readonly publication?: string;
+  /** End the run after this long without a change (tests, demos); default: run until SIGINT/SIGTERM. */
+  readonly stopAfterIdle?: string;
+}
+
+const PG_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/**
+ * Change data capture from a PostgreSQL table through logical replication (pgoutput): a consistent snapshot of the
+ * table, then every committed insert, update and delete, as a changelog whose rows carry `_op`, `_lsn` and
+ * `_before` beside the table's columns (declare them with `cdcFields()`). Exactly once across restarts: the log
+ * holds the position, and the slot is confirmed only up to what the log holds.
+ */
+export function postgresCdc(options: PostgresCdcOptions): Storage {
+  const { table, connection, slot, publication, stopAfterIdle } = options;
+  const what = `postgresCdc({ table: '${String(table)}' })`;
+  if (typeof table !== 'string' || !/^[a-z_][a-z0-9_]{0,62}(\.[a-z_][a-z0-9_]{0,62})?$/.test(table)) {
+    throw new Error(
+      `postgresCdc(): table '${String(table)}' must be 'name' or 'schema.name' of lower-case letters, digits and _`,
+    );
+  }
+  if (typeof connection !== 'string' || !SECRET_REFERENCE.test(connection)) {
+    throw new Error(
+      `${what}: connection must be a reference such as 'env:NAPKIN_PG_URL', not a URL; put the URL in that environment variable`,
+    );
+  }
+  for (const [option, v] of [
+    ['slot', slot],
+    ['publication', publication],
+  ] as const) {
+    if (v !== undefined && (typeof v !== 'string' || !PG_NAME.test(v)))
+      throw new Error(`${what}: ${option} '${String(v)}' must be a lower-case name ([a-z_][a-z0-9_]*, at most 63)`);
+  }
+  let stopAfterIdleMs: number | undefined;
+  if (stopAfterIdle !== undefined) {
+    try {
+      stopAfterIdleMs = parseDuration(stopAfterIdle);
+    } catch (e) {
+      throw new Error(`${what}: stopAfterIdle: ${(e as Error).message}`);
+    }
+    if (!(stopAfterIdleMs > 0)) throw new Error(`${what}: stopAfterIdle must be positive, got '${stopAfterIdle}'`);
+  }
+  return {
+    kind: 'postgresCdc',
+    table,
+    connection,
+    ...(slot === undefined ? {} : { slot }),
+    ...(publication === undefined ? {} : { publication }),
+    ...(stopAfterIdleMs === undefined ? {} : { stopAfterIdleMs }),
+  };
+}
+
 function checkPath(kind: string, path: string): string {
   if (typeof path !== 'string' || path.trim() === '') throw new Error(`${kind}(): give a file path or glob`);
   return path;
@@ -105,5 +181,7 @@ function checkPath(kind: string, path: string): string {
 export function storageToString(s: Storage): string {
   if (s.kind === 'jsonl' && s.follow !== undefined) return `jsonl ${s.path} (followed)`;
   if (s.kind === 'duckdb' || s.kind === 'postgres') return `${s.kind} ${s.table}`;
+  if (s.kind === 'kafka') return `kafka ${s.topic}`;
+  if (s.kind === 'postgresCdc') return `postgres ${s.table} (change data capture)`;
   return `${s.kind} ${s.path}`;
 }

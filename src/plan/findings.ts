@@ -60,6 +60,11 @@ export const RULES = {
     severity: 'warning',
     title: 'a stateful stage (aggregate, join, dedupe) has no explicit id, so its state would not survive an edit',
   },
+  cdcContract: {
+    code: 'NAP026',
+    severity: 'error',
+    title: 'a change-data-capture dataset lacks a contract, its changelog columns or a key, or a flow writes it',
+  },
 } as const satisfies Record<string, FindingRule>;
 
 export type RuleName = keyof typeof RULES;

@@ -9,6 +9,7 @@ import type { Warehouse } from '../connectors/duckdb/warehouse.ts';
 import { openTailSource } from '../connectors/files/tail-source.ts';
 import { openTextSink } from '../connectors/files/text-sink.ts';
 import { openTextSource } from '../connectors/files/text-source.ts';
+import { openKafkaSink } from '../connectors/kafka/sink.ts';
 import { openPostgresSink } from '../connectors/postgres/table-sink.ts';
 import type { Schema } from '../expr/types.ts';
 import type { Dataset } from '../flow/dataset.ts';
@@ -61,6 +62,10 @@ export function flowIO(
         return openDuckSource(warehouse, { kind: 'table', table: st.table }, contract, st.table, live);
       if (st.kind === 'postgres')
         throw new Error(`dataset ${ds.name}: reading postgres storage is not supported yet; read it from a copy`);
+      if (st.kind === 'kafka')
+        throw new Error(`dataset ${ds.name}: a kafka topic is read through the dataset's topic in napkin's log`);
+      if (st.kind === 'postgresCdc')
+        throw new Error(`dataset ${ds.name}: a change-data-capture source is read from its topic only`);
       if (st.kind === 'jsonl' && st.follow !== undefined) {
         const follow = st.follow;
         const file = path(st.path);
@@ -128,6 +133,24 @@ export function flowIO(
             fingerprint: flowFingerprint(bound),
           });
         }
+        case 'postgresCdc':
+          throw new Error(`dataset ${ds.name} is a change-data-capture source (postgresCdc): it cannot be written`);
+        case 'kafka': {
+          const bound = plan.flows.find((b) => b.flow.name === s.flow);
+          if (bound === undefined) throw new Error(`stage ${s.id}: flow ${s.flow} is not in the plan`);
+          return openKafkaSink({
+            storage: st,
+            dataset: ds.name,
+            contract,
+            contractKey: ds.contract?.key ?? [],
+            ...(ds.contract?.eventTime === undefined ? {} : { eventTime: ds.contract.eventTime }),
+            mode: s.writeMode ?? 'replace',
+            input,
+            flow: s.flow,
+            sink: s.id,
+            fingerprint: flowFingerprint(bound),
+          });
+        }
         default:
           return st satisfies never;
       }
@@ -166,7 +189,7 @@ export function readsFollowed(stages: readonly Stage[]): boolean {
   return stages.some((s) => {
     if (s.kind !== 'source' || s.dataset === undefined) return false;
     const st = storageOf(s.dataset);
-    return st.kind === 'jsonl' && st.follow !== undefined;
+    return (st.kind === 'jsonl' && st.follow !== undefined) || st.kind === 'postgresCdc' || st.kind === 'kafka';
   });
 }
 
@@ -251,8 +274,8 @@ async function exposeDatasets(w: Warehouse, root: string, plan: ProjectPlan, nam
     if (ds === undefined) continue;
     const st = storageOf(ds);
     if (st.kind === 'duckdb' && st.table === name) continue;
-    if (st.kind === 'postgres')
-      throw new Error(`SQL models cannot read dataset ${name} yet: it is stored in postgres, not in the warehouse`);
+    if (st.kind === 'postgres' || st.kind === 'postgresCdc' || st.kind === 'kafka')
+      throw new Error(`SQL models cannot read dataset ${name} yet: it is stored in ${st.kind}, not in the warehouse`);
     await w.ensureSchemaOf(name);
     let from: string;
     if (st.kind === 'duckdb') from = quoteTable(st.table);

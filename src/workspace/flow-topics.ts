@@ -3,8 +3,10 @@ import type { Warehouse } from '../connectors/duckdb/warehouse.ts';
 import type { Dataset } from '../flow/dataset.ts';
 import type { Follow } from '../flow/storage.ts';
 import type { BoundFlow } from '../plan/bind.ts';
+import { openCdcSource } from './cdc-ingest.ts';
 import { matchFiles, openFiles, storageOf } from './flow-io.ts';
 import { type IngestResult, ingestFiles, ingestFollowed } from './ingest.ts';
+import { kafkaFollowed } from './kafka-ingest.ts';
 import { carryReplays, syncReplays } from './quarantine-replay.ts';
 import { topicDir } from './topic.ts';
 import { Topic } from './topic-log.ts';
@@ -41,6 +43,8 @@ export async function openFlowTopics(
   stateDir: string,
   warehouse: Warehouse,
   b: BoundFlow,
+  /** The project's name: default replication slots of CDC sources derive from it. */
+  project = '',
 ): Promise<FlowTopics> {
   const topics = new Map<string, Topic>();
   const followed: FollowedSource[] = [];
@@ -53,6 +57,19 @@ export async function openFlowTopics(
       const ds = s.dataset;
       if (s.kind !== 'source' || ds === undefined || topics.has(ds.name)) continue;
       const st = storageOf(ds);
+      if (st.kind === 'postgresCdc') {
+        const topic = await Topic.open(topicDir(stateDir, ds.name), ds.name);
+        topics.set(ds.name, topic);
+        followed.push(await openCdcSource(topic, ds, st, project));
+        continue;
+      }
+      if (st.kind === 'kafka') {
+        const topic = await Topic.open(topicDir(stateDir, ds.name), ds.name);
+        topics.set(ds.name, topic);
+        await syncReplays(warehouse, ds.name, topic.state);
+        followed.push(kafkaFollowed(topic, ds, st));
+        continue;
+      }
       if (st.kind !== 'csv' && st.kind !== 'jsonl' && st.kind !== 'parquet') continue;
       const topic = await Topic.open(topicDir(stateDir, ds.name), ds.name);
       topics.set(ds.name, topic);

@@ -243,7 +243,7 @@ function replayableDataset(ws: Workspace, name: string): Dataset {
     throw new ReplayUsageError(`unknown dataset ${name}; the project has ${[...ws.plan.datasets.keys()].join(', ')}`);
   const ds = node.dataset;
   const st = storageOf(ds);
-  if (st.kind !== 'csv' && st.kind !== 'jsonl' && st.kind !== 'parquet')
+  if (st.kind !== 'csv' && st.kind !== 'jsonl' && st.kind !== 'parquet' && st.kind !== 'kafka')
     throw new Error(
       `dataset ${name} is stored in ${st.kind} (${'table' in st ? st.table : ''}), which flows read directly, not through a topic; correct the rows in the table itself`,
     );
@@ -432,7 +432,9 @@ class Checker {
       return;
     }
     const parser = new JsonlParser({ source: e.source });
-    const rows = [parser.push(Buffer.concat([bytes, NEWLINE])), parser.finish()];
+    // A Kafka record in the contract encoding: the JSON after the wire framing (byte 0, 4-byte schema id).
+    const json = this.storage.kind === 'kafka' && this.storage.format === 'napkin' ? bytes.subarray(5) : bytes;
+    const rows = [parser.push(Buffer.concat([json, NEWLINE])), parser.finish()];
     for (const r of rows) {
       rejected.push(...r.errors);
       for (const v of r.values) this.validateValue(v, e.raw, into, rejected);

@@ -77,7 +77,7 @@ async function replayLocked(
   const started = new Date();
   let topics: FlowTopics | undefined;
   try {
-    topics = await openFlowTopics(ws.root, join(ws.root, STATE_DIR), warehouse, b);
+    topics = await openFlowTopics(ws.root, join(ws.root, STATE_DIR), warehouse, b, ws.project.name);
     let versions = await readVersions(flowDir);
     const resumable = versions.building?.fingerprint === fingerprint && options.from.kind === 'start';
     if (versions.building !== undefined && !resumable) {

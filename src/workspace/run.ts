@@ -102,7 +102,7 @@ async function runOne(ws: Workspace, warehouse: Warehouse, b: BoundFlow, options
       throw new Error(
         `a replay is building version ${versions.building.version} of its outputs (by ${shortFingerprint(versions.building.fingerprint)}, started ${versions.building.startedAt}); finish it with \`napkin replay ${b.flow.name}\` before running the flow`,
       );
-    topics = await openFlowTopics(ws.root, stateDir, warehouse, b);
+    topics = await openFlowTopics(ws.root, stateDir, warehouse, b, ws.project.name);
     runner = new EpochRunner({
       bound: b,
       registry: ws.registry,
@@ -124,6 +124,9 @@ async function runOne(ws: Workspace, warehouse: Warehouse, b: BoundFlow, options
     await runner.start();
     if (topics.followed.length === 0) await runner.epoch({ final: true });
     else await runLive(runner, topics.followed, scheduleOf(b, options.epochIntervalMs));
+    // A live flow stopped by SIGINT/SIGTERM keeps its output open for the next run, but its sinks close their clients
+    // (a Kafka producer's connections would keep the process alive).
+    await runner.close();
     const result = await runner.runSql();
     await logRun(warehouse, runId, b.flow.name, started, 'succeeded', null, result, fingerprint);
     return result;

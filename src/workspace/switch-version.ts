@@ -30,6 +30,8 @@ export async function switchOutput(root: string, w: Warehouse, ds: Dataset, from
     return `duckdb ${st.table} is version ${to} (version ${from} kept as ${kept.table})`;
   }
   if (st.kind === 'postgres') return switchPostgres(st.connection, st.table, from, to);
+  if (st.kind === 'kafka')
+    return `kafka ${st.topic} holds version ${to} after version ${from} (a topic cannot be renamed: versions append to it)`;
   if (st.kind === 'csv' || st.kind === 'jsonl' || st.kind === 'parquet') {
     const abs = (p: string) => (isAbsolute(p) ? p : join(root, p));
     await switchFile(abs(st.path), from, to);
@@ -57,6 +59,8 @@ export async function dropOutput(root: string, w: Warehouse, ds: Dataset, versio
     }
     return `postgres ${v.table} (${conn.reference})`;
   }
+  if (v.kind === 'postgresCdc') throw new Error(`dataset ${ds.name} is a change-data-capture source, not an output`);
+  if (v.kind === 'kafka') return `kafka ${v.topic} (nothing dropped: versions share the topic)`;
   const file = isAbsolute(v.path) ? v.path : join(root, v.path);
   await rm(file, { force: true });
   await rm(manifestPathFor(file), { force: true });
@@ -76,6 +80,7 @@ export async function outputExists(root: string, w: Warehouse, ds: Dataset, vers
       await conn.sql.end({ timeout: 5 });
     }
   }
+  if (v.kind === 'postgresCdc' || v.kind === 'kafka') return false;
   return exists(isAbsolute(v.path) ? v.path : join(root, v.path));
 }
 

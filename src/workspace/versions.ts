@@ -58,6 +58,11 @@ export function versionedStorage(st: Storage, version: number): Storage {
     case 'jsonl':
     case 'parquet':
       return { ...st, path: versionedPath(st.path, version) };
+    case 'kafka':
+      // A topic cannot be renamed: every version appends to the dataset's topic (README, "Kafka").
+      return st;
+    case 'postgresCdc':
+      throw new Error(`postgres ${st.table} is a change-data-capture source; it has no output versions`);
     default:
       return st satisfies never;
   }

@@ -24,13 +24,7 @@ export interface PgConnection {
  * process's memory: errors name the reference, and {@link redact} strips the URL and password from driver messages.
  */
 export function connectPg(reference: string, options: PgConnectOptions = {}): PgConnection {
-  if (!SECRET_REFERENCE.test(reference))
-    throw new Error(`postgres connection must be a reference such as 'env:NAPKIN_PG_URL'; put the URL in it`);
-  const name = reference.slice('env:'.length);
-  const url = process.env[name];
-  if (url === undefined || url === '')
-    throw new Error(`postgres connection ${reference}: environment variable ${name} is not set; set it to the URL`);
-  const secrets = secretsOf(url);
+  const { url, secrets } = resolveReference(reference);
   const onQuery = options.onQuery;
   const sql = postgres(url, {
     max: options.max ?? 4,
@@ -41,6 +35,17 @@ export function connectPg(reference: string, options: PgConnectOptions = {}): Pg
     ...(onQuery === undefined ? {} : { debug: (_c: number, text: string, params: unknown[]) => onQuery(text, params) }),
   });
   return { sql, secrets, reference };
+}
+
+/** The URL a reference (`env:NAME`) names, and the strings no message may show; resolved at connect time only. */
+export function resolveReference(reference: string): { readonly url: string; readonly secrets: readonly string[] } {
+  if (!SECRET_REFERENCE.test(reference))
+    throw new Error(`postgres connection must be a reference such as 'env:NAPKIN_PG_URL'; put the URL in it`);
+  const name = reference.slice('env:'.length);
+  const url = process.env[name];
+  if (url === undefined || url === '')
+    throw new Error(`postgres connection ${reference}: environment variable ${name} is not set; set it to the URL`);
+  return { url, secrets: secretsOf(url) };
 }
 
 /**

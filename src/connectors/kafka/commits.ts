@@ -1,0 +1,163 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type Admin, type Consumer, FetchIsolationLevels, IS_CONTROL, IS_TRANSACTIONAL } from '@platformatic/kafka';
+import { COMMITS_TOPIC, errorIds, type KafkaConnection, kafkaFailure } from './client.ts';
+import { Aborted, isAbortMarker } from './source.ts';
+
+/**
+ * Commit keys of napkin's Kafka sinks (spec reliability §2.4, §2.5). Every transaction a sink commits holds, besides
+ * its rows, one record in the compacted topic `__napkin_commits` (partition 0): key the sink's transactional id
+ * (`napkin.<flow>.<sink>.<partition>`), value the commit key as JSON. It commits or aborts with the rows, so a
+ * read_committed reader sees it exactly when the rows are there; the latest record of a transactional id names the
+ * last epoch its sink committed (epochs only grow), and compaction keeps just that one.
+ */
+export interface CommitRecord {
+  readonly flow: string;
+  readonly sink: string;
+  readonly partition: string;
+  readonly epoch: number;
+  readonly fingerprint: string;
+  readonly topic: string;
+  readonly records: number;
+  /** When the transaction was committed, ISO 8601. */
+  readonly at: string;
+}
+
+/** Creates `__napkin_commits` (one partition, compacted) when it is missing, and the sink's output topic. */
+export async function ensureTopics(admin: Admin, topic: string, c: KafkaConnection, what: string): Promise<string[]> {
+  const created: string[] = [];
+  const existing = new Set(await admin.listTopics({ includeInternals: true }));
+  const create = async (name: string, options: Parameters<Admin['createTopics']>[0]) => {
+    try {
+      await admin.createTopics(options);
+      created.push(name);
+    } catch (e) {
+      if (!errorIds(e).includes('TOPIC_ALREADY_EXISTS'))
+        throw kafkaFailure(`${what}: creating topic ${name} failed`, e, c, `create it by hand, or grant the rights`);
+    }
+  };
+  if (!existing.has(COMMITS_TOPIC))
+    await create(COMMITS_TOPIC, {
+      topics: [COMMITS_TOPIC],
+      partitions: 1,
+      configs: [
+        { name: 'cleanup.policy', value: 'compact' },
+        { name: 'segment.ms', value: String(3_600_000) },
+      ],
+    });
+  if (!existing.has(topic)) await create(topic, { topics: [topic] });
+  return created;
+}
+
+/**
+ * The last commit record of `transactionalId`, read with read_committed. Call it after `initTransactions`: that
+ * settles the transactional id's own last transaction (aborted, or completed when its commit had begun), so what is
+ * committed is final. Another producer's transaction still open on the partition holds its last stable offset back;
+ * this waits (up to `waitMs`) until the stable offset reaches the end seen at the start, so a commit record is never
+ * missed, then reads backwards from the end, in growing windows, until the transactional id's latest record.
+ */
+export async function lastCommit(
+  consumer: Consumer,
+  transactionalId: string,
+  c: KafkaConnection,
+  what: string,
+  waitMs: number,
+): Promise<CommitRecord | undefined> {
+  const fail = (step: string, e: unknown) => kafkaFailure(`${what}: ${step} of ${COMMITS_TOPIC} failed`, e, c);
+  let meta: Awaited<ReturnType<Consumer['metadata']>>;
+  try {
+    meta = await consumer.metadata({ topics: [COMMITS_TOPIC], autocreateTopics: false, forceUpdate: true });
+  } catch (e) {
+    throw fail('looking up partition 0', e);
+  }
+  const t = meta.topics.get(COMMITS_TOPIC);
+  if (t === undefined || t.partitions[0] === undefined) throw new Error(`${what}: topic ${COMMITS_TOPIC} is missing`);
+  const node = t.partitions[0].leader;
+  const offset = async (timestamp: bigint, isolationLevel: number): Promise<number> => {
+    try {
+      const r = await consumer.listOffsets({
+        topics: [COMMITS_TOPIC],
+        partitions: { [COMMITS_TOPIC]: [0] },
+        timestamp,
+        isolationLevel,
+      });
+      return Number(r.get(COMMITS_TOPIC)?.[0] ?? 0n);
+    } catch (e) {
+      throw fail('listing the offsets', e);
+    }
+  };
+  const end = await offset(-1n, FetchIsolationLevels.READ_UNCOMMITTED);
+  const start = await offset(-2n, FetchIsolationLevels.READ_UNCOMMITTED);
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const stable = await offset(-1n, FetchIsolationLevels.READ_COMMITTED);
+    if (stable >= end) break;
+    if (Date.now() > deadline)
+      throw new Error(
+        `${what}: another producer's transaction has been open on ${COMMITS_TOPIC} for over ${Math.round(waitMs / 1000)} s (its last stable offset stays at ${stable}, the end is ${end}), so whether this sink's last epoch committed cannot be read yet; run again once that transaction ends or times out`,
+      );
+    await sleep(100);
+  }
+  let hi = end;
+  let window = 512;
+  while (hi > start) {
+    const lo = Math.max(start, hi - window);
+    let found: CommitRecord | undefined;
+    const aborted = new Aborted();
+    let pos = lo;
+    while (pos < hi) {
+      let response: Awaited<ReturnType<Consumer['fetch']>>;
+      try {
+        response = await consumer.fetch({
+          node,
+          topics: [
+            {
+              topicId: t.id,
+              partitions: [
+                {
+                  partition: 0,
+                  fetchOffset: BigInt(pos),
+                  partitionMaxBytes: 1 << 20,
+                  currentLeaderEpoch: -1,
+                  lastFetchedEpoch: -1,
+                },
+              ],
+            },
+          ],
+          maxWaitTime: 0,
+          minBytes: 0,
+          maxBytes: 1 << 20,
+          isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+        });
+      } catch (e) {
+        throw fail(`reading offsets ${pos}–${hi - 1}`, e);
+      }
+      const part = response.responses[0]?.partitions[0];
+      aborted.list(part?.abortedTransactions ?? []);
+      let next = pos;
+      for (const b of part?.records ?? []) {
+        const last = b.firstOffset + BigInt(b.lastOffsetDelta);
+        next = Math.max(next, Number(last) + 1);
+        aborted.reach(last);
+        if (b.attributes & IS_CONTROL) {
+          if (isAbortMarker(b)) aborted.end(b.producerId);
+          continue;
+        }
+        if (b.attributes & IS_TRANSACTIONAL && aborted.inside(b.producerId)) continue;
+        for (const r of b.records) {
+          const o = Number(b.firstOffset) + r.offsetDelta;
+          if (o < pos || o >= hi || r.key === null || r.value === null) continue;
+          if (r.key.toString('utf8') !== transactionalId) continue;
+          const rec = JSON.parse(r.value.toString('utf8')) as CommitRecord;
+          if (found === undefined || rec.epoch >= found.epoch) found = rec;
+        }
+      }
+      // Nothing past `pos` below the stable offset: the rest of the window is gone (compaction) or empty.
+      if (next === pos) break;
+      pos = next;
+    }
+    if (found !== undefined) return found;
+    hi = lo;
+    window *= 4;
+  }
+  return undefined;
+}
