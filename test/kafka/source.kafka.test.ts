@@ -136,8 +136,6 @@ describe('Kafka source', () => {
       offsets,
       offsets.map((_, i) => offsets[0] + i),
     );
-    const shown = napkin(dir, 'quarantine', 'show', 'shop.orders');
-    assert.match(shown.stdout, /kafka:src\.orders\/1 record \d+ .*\/amount {2}type: expected int64/);
 
     // More records: the next run reads on from the positions in the log, each record once.
     const more = testProducer(bootstrap());
