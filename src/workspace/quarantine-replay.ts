@@ -243,6 +243,10 @@ function replayableDataset(ws: Workspace, name: string): Dataset {
     throw new ReplayUsageError(`unknown dataset ${name}; the project has ${[...ws.plan.datasets.keys()].join(', ')}`);
   const ds = node.dataset;
   const st = storageOf(ds);
+  if (st.kind === 'postgresCdc')
+    throw new Error(
+      `dataset ${name} is read by change data capture from postgres ${st.table}: correct the row in the table itself, and the fix arrives as an update (its quarantined change stays as it was)`,
+    );
   if (st.kind !== 'csv' && st.kind !== 'jsonl' && st.kind !== 'parquet' && st.kind !== 'kafka')
     throw new Error(
       `dataset ${name} is stored in ${st.kind} (${'table' in st ? st.table : ''}), which flows read directly, not through a topic; correct the rows in the table itself`,

@@ -289,7 +289,8 @@ function topicDatasets(b: BoundFlow): string[] {
     const ds = s.dataset;
     if (s.kind !== 'source' || ds === undefined || out.includes(ds.name)) continue;
     const kind = storageOf(ds).kind;
-    if (kind === 'csv' || kind === 'jsonl' || kind === 'parquet' || kind === 'kafka') out.push(ds.name);
+    if (kind === 'csv' || kind === 'jsonl' || kind === 'parquet' || kind === 'kafka' || kind === 'postgresCdc')
+      out.push(ds.name);
   }
   return out;
 }
