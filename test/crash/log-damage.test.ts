@@ -142,17 +142,20 @@ describe('crash suite: damaged log and manifests, through the CLI', () => {
     const scenario = liveScenario();
     const history = new History();
     const appender = new Appender(dir, liveData().batches, LIVE_GAP_MS, new Prng(3));
-    // Stopped gracefully once it has committed two epochs (a stop at a fixed delay could come before the process had
-    // ingested anything, leaving no topic to damage), then its topic gets a torn tail.
+    // Stopped with SIGTERM once it has committed an epoch (a stop at a fixed delay could come before the process had
+    // ingested anything, leaving no topic to damage), then its topic gets a torn tail. The run then commits a last
+    // epoch and exits 0; on a loaded machine it may instead have read the whole input already and be exiting, its
+    // handlers gone, and die of the signal: either way its epochs are committed and its topic is there to tear.
     const stopped = startNapkin(dir, ['run', 'live_events', '--json']);
     try {
-      await waitFor('the live run to commit two epochs', () => commits(dir, 'live_events') >= 2);
+      await waitFor('the live run to commit an epoch', () => commits(dir, 'live_events') >= 1);
     } catch (e) {
       stopped.child.kill('SIGKILL');
       throw e;
     }
     stopped.child.kill('SIGTERM');
-    assert.deepEqual(await stopped.exited, { code: 0, signal: null }, stopped.stderr());
+    const exit = await stopped.exited;
+    assert.ok(exit.code === 0 || exit.signal === 'SIGTERM', `${JSON.stringify(exit)}: ${stopped.stderr()}`);
     const seg = segmentOf(dir, 'crash.live_events');
     const { size, torn } = tearTail(seg);
     const r = await runToCompletion(dir, ['run', 'live_events', '--json'], [], history, {
