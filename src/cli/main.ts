@@ -10,6 +10,7 @@ import { registerRun } from './commands/run.ts';
 import { registerStatus } from './commands/status.ts';
 import { registerTranscript } from './commands/transcript.ts';
 import { registerVersions } from './commands/versions.ts';
+import { registerWorker } from './commands/worker.ts';
 import { EXIT, type Outcome } from './outcome.ts';
 
 /**
@@ -35,6 +36,7 @@ const setOutcome = (o: Outcome) => {
 const globals = () => program.opts<{ project: string }>();
 
 registerRun(program, globals, setOutcome);
+registerWorker(program, globals, setOutcome);
 registerReplay(program, globals, setOutcome);
 registerVersions(program, globals, setOutcome);
 registerCheck(program, globals, setOutcome);

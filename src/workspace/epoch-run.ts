@@ -6,9 +6,44 @@ import type { Stage } from '../plan/stage.ts';
 import type { EpochCommit, FlowIO, FlowResult, SourceReader } from '../runtime/execute.ts';
 import { FlowRun, runSqlModels } from '../runtime/flow-run.ts';
 import { newMetrics } from '../runtime/operator.ts';
-import type { EpochStore, OffsetEntry } from './epochs.ts';
-import { openLogSource } from './log-source.ts';
+import type { EpochLog, OffsetEntry } from './epochs.ts';
+import { type LogRange, openLogSource } from './log-source.ts';
 import type { Topic } from './topic-log.ts';
+
+/**
+ * A source dataset's input as epochs read it: a log of offsets, from `start` (the first record of the current
+ * generation, or where a source told to start later starts) to `end` (just past the last durable record), read by
+ * range. The embedded log's topics are one kind; a partition of a Kafka topic read by a worker is another.
+ */
+export interface EpochInput {
+  readonly start: number;
+  readonly end: number;
+  open(range: LogRange, live: readonly boolean[] | undefined): SourceReader;
+}
+
+/** A topic of napkin's embedded log as an epoch input. */
+export function topicInput(topic: Topic, dataset: Dataset): EpochInput {
+  return {
+    get start() {
+      return topic.state.generation;
+    },
+    get end() {
+      return topic.state.end;
+    },
+    open: (range, live) => openLogSource(topic, dataset.contract as NonNullable<Dataset['contract']>, range, live),
+  };
+}
+
+/** The embedded topics of a flow's sources as epoch inputs, by dataset name. */
+export function topicInputs(topics: ReadonlyMap<string, Topic>, b: BoundFlow): Map<string, EpochInput> {
+  const out = new Map<string, EpochInput>();
+  for (const s of b.stages) {
+    const ds = s.dataset;
+    const t = ds === undefined || s.kind !== 'source' ? undefined : topics.get(ds.name);
+    if (ds !== undefined && t !== undefined && !out.has(ds.name)) out.set(ds.name, topicInput(t, ds));
+  }
+  return out;
+}
 
 /** What a flow's epochs run against. */
 export interface EpochContext {
@@ -16,10 +51,12 @@ export interface EpochContext {
   readonly registry: Registry;
   /** The flow's I/O; its clock is replaced by each epoch's recorded clock. */
   readonly io: FlowIO;
-  readonly store: EpochStore;
-  /** The topic of each source dataset read from the log, by dataset name. Other sources are read directly. */
-  readonly topics: ReadonlyMap<string, Topic>;
+  readonly store: EpochLog;
+  /** The input of each source dataset read from a log, by dataset name. Other sources are read directly. */
+  readonly inputs: ReadonlyMap<string, EpochInput>;
   readonly fingerprint: string;
+  /** The partition of the flow these epochs run (a worker's task); '0' for a flow run whole by one process. */
+  readonly partition?: string;
   /** Where an epoch that starts a new output reads from, per dataset (default: the topic's generation). */
   readonly from?: ReadonlyMap<string, number>;
   /** Writes the records epoch N quarantined, replacing any an earlier attempt at N wrote; `null` drops them. */
@@ -135,10 +172,10 @@ export class EpochRunner {
   }): Promise<boolean> {
     const ranges: Record<string, { from: number; to: number }> = {};
     let records = 0;
-    for (const [ds, topic] of this.ctx.topics) {
-      const start = Math.max(0, topic.state.generation, this.ctx.from?.get(ds) ?? 0);
+    for (const [ds, input] of this.ctx.inputs) {
+      const start = Math.max(0, input.start, this.ctx.from?.get(ds) ?? 0);
       const from = this.cursor.fresh ? start : (this.cursor.ends.get(ds) ?? start);
-      const to = Math.min(topic.state.end, options.upTo?.get(ds) ?? Number.POSITIVE_INFINITY);
+      const to = Math.min(input.end, options.upTo?.get(ds) ?? Number.POSITIVE_INFINITY);
       ranges[ds] = { from, to };
       records += to - from;
     }
@@ -243,19 +280,19 @@ export class EpochRunner {
 
   private async reader(s: Stage, e: OffsetEntry, live: readonly boolean[] | undefined): Promise<SourceReader> {
     const ds = s.dataset as Dataset;
-    const topic = this.ctx.topics.get(ds.name);
-    if (topic === undefined) return e.fresh ? this.ctx.io.openSource(s, live) : NOTHING;
+    const input = this.ctx.inputs.get(ds.name);
+    if (input === undefined) return e.fresh ? this.ctx.io.openSource(s, live) : NOTHING;
     const range = e.ranges[ds.name];
     if (range === undefined)
       throw new Error(`offset entry ${e.epoch} of flow ${this.flow} has no range for dataset ${ds.name}`);
-    return openLogSource(topic, ds.contract as NonNullable<Dataset['contract']>, range, live);
+    return input.open(range, live);
   }
 
   private commitKey(s: Stage, e: OffsetEntry): EpochCommit {
     return {
       flow: this.flow,
       sink: s.id,
-      partition: '0',
+      partition: this.ctx.partition ?? '0',
       epoch: e.epoch,
       fingerprint: this.ctx.fingerprint,
       fresh: e.fresh,
@@ -279,7 +316,7 @@ export class EpochRunner {
     while (e !== undefined && !e.fresh) e = e.epoch > 1 ? await this.ctx.store.offsets(e.epoch - 1) : undefined;
     if (e === undefined)
       throw new Error(
-        `flow ${this.flow}: the epoch that started its current output is missing from ${this.ctx.store.dir}/offsets; its state cannot be rebuilt`,
+        `flow ${this.flow}: the epoch that started its current output is missing from ${this.ctx.store.where}; its state cannot be rebuilt`,
       );
     return e.epoch;
   }

@@ -79,11 +79,32 @@ export interface EpochPosition {
   readonly checkpoint: CheckpointManifest | undefined;
 }
 
-export class EpochStore {
+/**
+ * Where a flow's epoch records are kept, as `EpochRunner` uses them: the project's state folder (EpochStore) or, for
+ * the partitions of a flow run by workers, a Kafka topic.
+ */
+export interface EpochLog {
+  readonly flow: string;
+  /** Where the records are, for messages. */
+  readonly where: string;
+  position(): Promise<EpochPosition>;
+  offsets(n: number): Promise<OffsetEntry | undefined>;
+  writeOffsets(e: Omit<OffsetEntry, 'format' | 'version' | 'flow'>): Promise<OffsetEntry>;
+  writeCheckpoint(m: Omit<CheckpointManifest, 'format' | 'version' | 'flow' | 'checksum' | 'writtenAt'>): Promise<void>;
+  writeCommit(epoch: number): Promise<void>;
+  /** Drops what epoch `epoch`'s commit made obsolete (older checkpoints). */
+  collect(epoch: number): Promise<void>;
+}
+
+export class EpochStore implements EpochLog {
   constructor(
     readonly dir: string,
     readonly flow: string,
   ) {}
+
+  get where(): string {
+    return join(this.dir, 'offsets');
+  }
 
   async position(): Promise<EpochPosition> {
     const offsets = await this.numbers('offsets');
@@ -133,7 +154,9 @@ export class EpochStore {
     return entry;
   }
 
-  async writeCheckpoint(m: Omit<CheckpointManifest, 'format' | 'version' | 'flow' | 'checksum' | 'writtenAt'>) {
+  async writeCheckpoint(
+    m: Omit<CheckpointManifest, 'format' | 'version' | 'flow' | 'checksum' | 'writtenAt'>,
+  ): Promise<void> {
     const body = {
       format: 'napkin-checkpoint' as const,
       version: FORMAT_VERSION as 1,
@@ -208,6 +231,6 @@ export class EpochStore {
   }
 }
 
-function checksumOf(body: unknown): string {
+export function checksumOf(body: unknown): string {
   return createHash('sha256').update(JSON.stringify(body)).digest('hex');
 }

@@ -118,39 +118,11 @@ export function flowIO(
           });
         case 'jsonl':
           return openTextSink({ format: 'jsonl', path: path(st.path), display: st.path, contract, input });
-        case 'postgres': {
-          const bound = plan.flows.find((b) => b.flow.name === s.flow);
-          if (bound === undefined) throw new Error(`stage ${s.id}: flow ${s.flow} is not in the plan`);
-          return openPostgresSink({
-            connection: st.connection,
-            table: st.table,
-            contract,
-            key: ds.contract?.key ?? [],
-            mode: s.writeMode ?? 'replace',
-            input,
-            flow: s.flow,
-            sink: s.id,
-            fingerprint: flowFingerprint(bound),
-          });
-        }
+        case 'postgres':
+        case 'kafka':
+          return openServerSink(plan, s, st, input);
         case 'postgresCdc':
           throw new Error(`dataset ${ds.name} is a change-data-capture source (postgresCdc): it cannot be written`);
-        case 'kafka': {
-          const bound = plan.flows.find((b) => b.flow.name === s.flow);
-          if (bound === undefined) throw new Error(`stage ${s.id}: flow ${s.flow} is not in the plan`);
-          return openKafkaSink({
-            storage: st,
-            dataset: ds.name,
-            contract,
-            contractKey: ds.contract?.key ?? [],
-            ...(ds.contract?.eventTime === undefined ? {} : { eventTime: ds.contract.eventTime }),
-            mode: s.writeMode ?? 'replace',
-            input,
-            flow: s.flow,
-            sink: s.id,
-            fingerprint: flowFingerprint(bound),
-          });
-        }
         default:
           return st satisfies never;
       }
@@ -182,6 +154,41 @@ export function flowIO(
     // Batch runs keep processing time still, so their results never depend on how fast the machine is.
     ...(options.realClock === true ? { clock, wait } : {}),
   };
+}
+
+/**
+ * Opens a sink on a server (PostgreSQL, Kafka): its writes are fenced and committed per epoch under the commit key's
+ * `partition` ('0' for a flow run whole by one process; a worker's partition number otherwise).
+ */
+export function openServerSink(
+  plan: ProjectPlan,
+  s: Stage,
+  st: Extract<Storage, { kind: 'postgres' | 'kafka' }>,
+  input: Schema,
+  partition = '0',
+): Promise<SinkWriter> {
+  const ds = s.dataset as Dataset;
+  const contract = ds.contract?.schema as Schema;
+  const bound = plan.flows.find((b) => b.flow.name === s.flow);
+  if (bound === undefined) throw new Error(`stage ${s.id}: flow ${s.flow} is not in the plan`);
+  const common = {
+    contract,
+    mode: s.writeMode ?? 'replace',
+    input,
+    flow: s.flow,
+    sink: s.id,
+    fingerprint: flowFingerprint(bound),
+    partition,
+  } as const;
+  if (st.kind === 'postgres')
+    return openPostgresSink({ ...common, connection: st.connection, table: st.table, key: ds.contract?.key ?? [] });
+  return openKafkaSink({
+    ...common,
+    storage: st,
+    dataset: ds.name,
+    contractKey: ds.contract?.key ?? [],
+    ...(ds.contract?.eventTime === undefined ? {} : { eventTime: ds.contract.eventTime }),
+  });
 }
 
 /** Whether a flow reads a followed file, and so runs in processing time as well as event time. */

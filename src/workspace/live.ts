@@ -79,7 +79,7 @@ export async function runLive(runner: EpochRunner, followed: readonly FollowedSo
 }
 
 /** `Date.now()`, clamped so it never goes back when the system clock is set back (T6). */
-function monotonicNow(): () => number {
+export function monotonicNow(): () => number {
   let last = Number.NEGATIVE_INFINITY;
   return () => {
     const t = Date.now();

@@ -14,7 +14,7 @@ import { bindFlow } from '../plan/bind.ts';
 import { testIO } from '../runtime/testing.ts';
 import { boundedOutOfOrderness } from '../time/watermarks.ts';
 import { fixed } from '../time/windows.ts';
-import { EpochRunner } from './epoch-run.ts';
+import { EpochRunner, topicInputs } from './epoch-run.ts';
 import { EpochStore } from './epochs.ts';
 import { Topic } from './topic-log.ts';
 
@@ -94,7 +94,7 @@ async function run(topic: Topic, ends: number[], dir: string, cuts: number[], re
     registry,
     io,
     store,
-    topics: new Map([['t.events', topic]]),
+    inputs: topicInputs(new Map([['t.events', topic]]), bound),
     fingerprint: 'x',
     quarantine: async () => {},
   };

@@ -6,7 +6,7 @@ import type { Dataset } from '../flow/dataset.ts';
 import type { BoundFlow } from '../plan/bind.ts';
 import { flowFingerprint, shortFingerprint } from '../plan/fingerprint.ts';
 import type { FlowIO, FlowResult } from '../runtime/execute.ts';
-import { EpochRunner } from './epoch-run.ts';
+import { EpochRunner, topicInputs } from './epoch-run.ts';
 import { EpochStore } from './epochs.ts';
 import { flowIO, type QuarantineBuffer, readsFollowed } from './flow-io.ts';
 import { acquireFlowLock } from './flow-lock.ts';
@@ -199,7 +199,7 @@ function runnerFor(
       version: build.version,
     }),
     store,
-    topics: topics.topics,
+    inputs: topicInputs(topics.topics, b),
     fingerprint: build.fingerprint,
     from: new Map(Object.entries(build.from)),
     quarantine: (epoch) => commitQuarantine(warehouse, b.flow.name, quarantined, epoch),

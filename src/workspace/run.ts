@@ -6,7 +6,7 @@ import { formatFinding } from '../plan/findings.ts';
 import { flowFingerprint, shortFingerprint } from '../plan/fingerprint.ts';
 import type { Stage } from '../plan/stage.ts';
 import { type FlowIO, type FlowResult, RunError } from '../runtime/execute.ts';
-import { EpochRunner } from './epoch-run.ts';
+import { EpochRunner, topicInputs } from './epoch-run.ts';
 import { EpochStore } from './epochs.ts';
 import { flowIO, type QuarantineBuffer, readsFollowed } from './flow-io.ts';
 import { acquireFlowLock, type FlowLock } from './flow-lock.ts';
@@ -108,7 +108,7 @@ async function runOne(ws: Workspace, warehouse: Warehouse, b: BoundFlow, options
       registry: ws.registry,
       io,
       store: new EpochStore(flowDir, b.flow.name),
-      topics: topics.topics,
+      inputs: topicInputs(topics.topics, b),
       fingerprint,
       ...(versions.from === undefined ? {} : { from: new Map(Object.entries(versions.from)) }),
       quarantine: (epoch) => commitQuarantine(warehouse, b.flow.name, quarantined, epoch),

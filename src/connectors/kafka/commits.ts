@@ -63,24 +63,127 @@ export async function lastCommit(
   waitMs: number,
 ): Promise<CommitRecord | undefined> {
   const fail = (step: string, e: unknown) => kafkaFailure(`${what}: ${step} of ${COMMITS_TOPIC} failed`, e, c);
+  const { t, start, end } = await stableBounds(consumer, COMMITS_TOPIC, what, waitMs, fail);
+  let hi = end;
+  let window = 512;
+  while (hi > start) {
+    const lo = Math.max(start, hi - window);
+    let found: CommitRecord | undefined;
+    await readCommitted(consumer, t, lo, hi, fail, (key, value) => {
+      if (value === null || key.toString('utf8') !== transactionalId) return;
+      const rec = JSON.parse(value.toString('utf8')) as CommitRecord;
+      if (found === undefined || rec.epoch >= found.epoch) found = rec;
+    });
+    if (found !== undefined) return found;
+    hi = lo;
+    window *= 4;
+  }
+  return undefined;
+}
+
+/** Partition 0 of a topic: its name, id and leader. */
+export interface PartitionZero {
+  readonly topic: string;
+  readonly id: string;
+  readonly node: number;
+}
+
+/**
+ * Reads offsets [lo, hi) of partition 0 with read_committed, handing each keyed record of a committed transaction
+ * (or written outside any) to `onRecord` in offset order; a tombstone has a null value. Aborted transactions are
+ * skipped as the Java consumer skips them (see `Aborted`).
+ */
+export async function readCommitted(
+  consumer: Consumer,
+  t: PartitionZero,
+  lo: number,
+  hi: number,
+  fail: (step: string, e: unknown) => Error,
+  onRecord: (key: Buffer, value: Buffer | null, offset: number) => void,
+): Promise<void> {
+  const aborted = new Aborted();
+  let pos = lo;
+  while (pos < hi) {
+    let response: Awaited<ReturnType<Consumer['fetch']>>;
+    try {
+      response = await consumer.fetch({
+        node: t.node,
+        topics: [
+          {
+            topicId: t.id,
+            partitions: [
+              {
+                partition: 0,
+                fetchOffset: BigInt(pos),
+                partitionMaxBytes: 1 << 20,
+                currentLeaderEpoch: -1,
+                lastFetchedEpoch: -1,
+              },
+            ],
+          },
+        ],
+        maxWaitTime: 0,
+        minBytes: 0,
+        maxBytes: 1 << 20,
+        isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+      });
+    } catch (e) {
+      throw fail(`reading offsets ${pos}–${hi - 1}`, e);
+    }
+    const part = response.responses[0]?.partitions[0];
+    aborted.list(part?.abortedTransactions ?? []);
+    let next = pos;
+    for (const b of part?.records ?? []) {
+      const last = b.firstOffset + BigInt(b.lastOffsetDelta);
+      next = Math.max(next, Number(last) + 1);
+      aborted.reach(last);
+      if (b.attributes & IS_CONTROL) {
+        if (isAbortMarker(b)) aborted.end(b.producerId);
+        continue;
+      }
+      if (b.attributes & IS_TRANSACTIONAL && aborted.inside(b.producerId)) continue;
+      for (const r of b.records) {
+        const o = Number(b.firstOffset) + r.offsetDelta;
+        if (o < pos || o >= hi || r.key === null) continue;
+        onRecord(r.key, r.value, o);
+      }
+    }
+    // Nothing past `pos` below the stable offset: the rest of the range is gone (compaction) or empty.
+    if (next === pos) break;
+    pos = next;
+  }
+}
+
+/**
+ * Partition 0 of `topic` and the offsets it holds, once every transaction open on it when this was called has ended
+ * (its last stable offset reached the end seen at the start, waiting up to `waitMs`), so a read up to `end` misses no
+ * committed record.
+ */
+export async function stableBounds(
+  consumer: Consumer,
+  topic: string,
+  what: string,
+  waitMs: number,
+  fail: (step: string, e: unknown) => Error,
+): Promise<{ readonly t: PartitionZero; readonly start: number; readonly end: number }> {
   let meta: Awaited<ReturnType<Consumer['metadata']>>;
   try {
-    meta = await consumer.metadata({ topics: [COMMITS_TOPIC], autocreateTopics: false, forceUpdate: true });
+    meta = await consumer.metadata({ topics: [topic], autocreateTopics: false, forceUpdate: true });
   } catch (e) {
     throw fail('looking up partition 0', e);
   }
-  const t = meta.topics.get(COMMITS_TOPIC);
-  if (t === undefined || t.partitions[0] === undefined) throw new Error(`${what}: topic ${COMMITS_TOPIC} is missing`);
-  const node = t.partitions[0].leader;
+  const m = meta.topics.get(topic);
+  if (m === undefined || m.partitions[0] === undefined) throw new Error(`${what}: topic ${topic} is missing`);
+  const t: PartitionZero = { topic, id: m.id, node: m.partitions[0].leader };
   const offset = async (timestamp: bigint, isolationLevel: number): Promise<number> => {
     try {
       const r = await consumer.listOffsets({
-        topics: [COMMITS_TOPIC],
-        partitions: { [COMMITS_TOPIC]: [0] },
+        topics: [topic],
+        partitions: { [topic]: [0] },
         timestamp,
         isolationLevel,
       });
-      return Number(r.get(COMMITS_TOPIC)?.[0] ?? 0n);
+      return Number(r.get(topic)?.[0] ?? 0n);
     } catch (e) {
       throw fail('listing the offsets', e);
     }
@@ -93,71 +196,9 @@ export async function lastCommit(
     if (stable >= end) break;
     if (Date.now() > deadline)
       throw new Error(
-        `${what}: another producer's transaction has been open on ${COMMITS_TOPIC} for over ${Math.round(waitMs / 1000)} s (its last stable offset stays at ${stable}, the end is ${end}), so whether this sink's last epoch committed cannot be read yet; run again once that transaction ends or times out`,
+        `${what}: another producer's transaction has been open on ${topic} for over ${Math.round(waitMs / 1000)} s (its last stable offset stays at ${stable}, the end is ${end}), so what is committed there cannot be read yet; run again once that transaction ends or times out`,
       );
     await sleep(100);
   }
-  let hi = end;
-  let window = 512;
-  while (hi > start) {
-    const lo = Math.max(start, hi - window);
-    let found: CommitRecord | undefined;
-    const aborted = new Aborted();
-    let pos = lo;
-    while (pos < hi) {
-      let response: Awaited<ReturnType<Consumer['fetch']>>;
-      try {
-        response = await consumer.fetch({
-          node,
-          topics: [
-            {
-              topicId: t.id,
-              partitions: [
-                {
-                  partition: 0,
-                  fetchOffset: BigInt(pos),
-                  partitionMaxBytes: 1 << 20,
-                  currentLeaderEpoch: -1,
-                  lastFetchedEpoch: -1,
-                },
-              ],
-            },
-          ],
-          maxWaitTime: 0,
-          minBytes: 0,
-          maxBytes: 1 << 20,
-          isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-        });
-      } catch (e) {
-        throw fail(`reading offsets ${pos}–${hi - 1}`, e);
-      }
-      const part = response.responses[0]?.partitions[0];
-      aborted.list(part?.abortedTransactions ?? []);
-      let next = pos;
-      for (const b of part?.records ?? []) {
-        const last = b.firstOffset + BigInt(b.lastOffsetDelta);
-        next = Math.max(next, Number(last) + 1);
-        aborted.reach(last);
-        if (b.attributes & IS_CONTROL) {
-          if (isAbortMarker(b)) aborted.end(b.producerId);
-          continue;
-        }
-        if (b.attributes & IS_TRANSACTIONAL && aborted.inside(b.producerId)) continue;
-        for (const r of b.records) {
-          const o = Number(b.firstOffset) + r.offsetDelta;
-          if (o < pos || o >= hi || r.key === null || r.value === null) continue;
-          if (r.key.toString('utf8') !== transactionalId) continue;
-          const rec = JSON.parse(r.value.toString('utf8')) as CommitRecord;
-          if (found === undefined || rec.epoch >= found.epoch) found = rec;
-        }
-      }
-      // Nothing past `pos` below the stable offset: the rest of the window is gone (compaction) or empty.
-      if (next === pos) break;
-      pos = next;
-    }
-    if (found !== undefined) return found;
-    hi = lo;
-    window *= 4;
-  }
-  return undefined;
+  return { t, start, end };
 }

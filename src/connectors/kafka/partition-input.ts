@@ -1,0 +1,234 @@
+import {
+  type Consumer,
+  FetchIsolationLevels,
+  IS_CONTROL,
+  IS_TRANSACTIONAL,
+  ListOffsetTimestamps,
+} from '@platformatic/kafka';
+import type { Contract } from '../../flow/contract.ts';
+import type { KafkaStorage } from '../../flow/kafka-storage.ts';
+import { type BatchBuilder, emptyBatch, finishBuilder, newColumns } from '../../runtime/batch.ts';
+import type { SourceChunk, SourceReader } from '../../runtime/execute.ts';
+import type { QuarantineEntry } from '../../runtime/quarantine.ts';
+import { type KafkaConnection, kafkaFailure } from './client.ts';
+import { type FetchedRecord, RecordDecoder } from './codec.ts';
+import { Aborted, isAbortMarker } from './source.ts';
+
+const READ_COMMITTED = FetchIsolationLevels.READ_COMMITTED;
+/**
+ * Chunks end at offsets that are multiples of this (and at the end of a range): a source's watermark is derived per
+ * chunk, so a range must chunk the same however the fetches that read it fell, or a replayed epoch would rebuild
+ * other state than the run that committed it.
+ */
+export const CHUNK_OFFSETS = 4096;
+const FETCH_BYTES = 4 << 20;
+
+/** A partition of a Kafka topic as seen by a worker: where it starts and ends, and its leader. */
+interface PartitionMeta {
+  readonly topicId: string;
+  readonly leader: number;
+}
+
+/**
+ * One partition of a Kafka topic read directly as the input of a worker's epochs: offsets are Kafka offsets, `end`
+ * the partition's last stable offset (read_committed: nothing of an open transaction), and a range is read with
+ * aborted transactions and control records skipped, its records checked by the contract (bad ones quarantined at
+ * `kafka:<topic>/<partition>`, record number = offset).
+ */
+export class KafkaPartitionInput {
+  private readonly decoder: RecordDecoder;
+  private meta: PartitionMeta | undefined;
+  private ends = 0;
+  private starts = 0;
+  private readonly what: string;
+
+  constructor(
+    private readonly consumer: Consumer,
+    private readonly conn: KafkaConnection,
+    private readonly storage: KafkaStorage,
+    readonly dataset: string,
+    private readonly contract: Contract,
+    readonly partition: number,
+  ) {
+    this.decoder = new RecordDecoder(storage, contract);
+    this.what = `dataset ${dataset}: kafka topic ${storage.topic} partition ${partition} (${conn.reference})`;
+  }
+
+  /** Where a new output of this partition starts: the storage's `startFrom`, resolved for this partition. */
+  get start(): number {
+    return this.starts;
+  }
+
+  /** Just past the last committed record, as of the last `refresh`. */
+  get end(): number {
+    return this.ends;
+  }
+
+  /** Looks up the partition's leader, its start for `startFrom`, and its end; checks `startFrom` against retention. */
+  async open(): Promise<void> {
+    await this.lookUp(false);
+    const earliest = await this.offset(ListOffsetTimestamps.EARLIEST);
+    const latest = await this.offset(ListOffsetTimestamps.LATEST);
+    const s = this.storage.startFrom;
+    let at: number;
+    if (s === 'earliest') at = earliest;
+    else if (s === 'latest') at = latest;
+    else if ('time' in s) {
+      const t = await this.offset(BigInt(Date.parse(s.time)));
+      at = t < 0 ? latest : t;
+    } else at = typeof s.offset === 'number' ? s.offset : (s.offset[String(this.partition)] ?? earliest);
+    this.starts = Math.min(Math.max(at, 0), latest);
+    this.ends = latest;
+  }
+
+  /** Reads the partition's last stable offset again. */
+  async refresh(): Promise<number> {
+    this.ends = await this.offset(ListOffsetTimestamps.LATEST);
+    return this.ends;
+  }
+
+  /** Checks that `from` is still held by the partition: retention must not have deleted what an epoch reads. */
+  async assertHeld(from: number): Promise<void> {
+    const earliest = await this.offset(ListOffsetTimestamps.EARLIEST);
+    if (from < earliest)
+      throw new Error(
+        `${this.what}: napkin needs offsets from ${from}, but the partition starts at ${earliest}: retention deleted records of the flow's current output, so its state cannot be rebuilt; raise the topic's retention, or start a new output of the flow`,
+      );
+  }
+
+  /** Reads offsets [from, to): chunks end at multiples of {@link CHUNK_OFFSETS} and at `to`. */
+  read(range: { readonly from: number; readonly to: number }): SourceReader {
+    return { chunks: () => this.chunks(range.from, range.to) };
+  }
+
+  private async *chunks(from: number, to: number): AsyncIterable<SourceChunk> {
+    if (from >= to) return;
+    await this.assertHeld(from);
+    const width = this.contract.schema.fields.length;
+    let builder: BatchBuilder = { length: 0, columns: newColumns(width) };
+    let rejected: QuarantineEntry[] = [];
+    let pending: FetchedRecord[] = [];
+    const aborted = new Aborted();
+    const flush = (done: number): SourceChunk => {
+      this.decoder.decode(this.partition, pending, builder, rejected);
+      const chunk: SourceChunk = {
+        batch: builder.length === 0 ? emptyBatch(width) : finishBuilder(builder),
+        rejected,
+        progress: { done: done - from, total: to - from },
+      };
+      builder = { length: 0, columns: newColumns(width) };
+      rejected = [];
+      pending = [];
+      return chunk;
+    };
+    let pos = from;
+    let boundary = (Math.floor(from / CHUNK_OFFSETS) + 1) * CHUNK_OFFSETS;
+    while (pos < to) {
+      const part = await this.fetch(pos);
+      aborted.list(part.abortedTransactions);
+      let next = pos;
+      for (const b of part.records ?? []) {
+        const last = b.firstOffset + BigInt(b.lastOffsetDelta);
+        next = Math.max(next, Math.min(Number(last) + 1, to));
+        aborted.reach(last);
+        if (b.attributes & IS_CONTROL) {
+          if (isAbortMarker(b)) aborted.end(b.producerId);
+          continue;
+        }
+        if (b.attributes & IS_TRANSACTIONAL && aborted.inside(b.producerId)) continue;
+        const first = Number(b.firstOffset);
+        for (const r of b.records) {
+          const offset = first + r.offsetDelta;
+          if (offset < pos || offset >= to) continue;
+          while (offset >= boundary) {
+            if (pending.length > 0 || builder.length > 0) yield flush(boundary);
+            boundary += CHUNK_OFFSETS;
+          }
+          pending.push({
+            partition: this.partition,
+            offset,
+            timestamp: Number(b.firstTimestamp + r.timestampDelta),
+            key: r.key,
+            value: r.value,
+            headers: r.headers,
+          });
+        }
+      }
+      if (next === pos)
+        throw new Error(
+          `${this.what}: reading offsets ${pos}–${to - 1} found nothing at ${pos}, though the partition's stable end was ${this.ends}: the partition was truncated or recreated`,
+        );
+      pos = next;
+    }
+    if (pending.length > 0 || builder.length > 0) yield flush(to);
+  }
+
+  private async fetch(pos: number) {
+    for (let attempt = 0; ; attempt++) {
+      const meta = await this.lookUp(attempt > 0);
+      try {
+        const r = await this.consumer.fetch({
+          node: meta.leader,
+          topics: [
+            {
+              topicId: meta.topicId,
+              partitions: [
+                {
+                  partition: this.partition,
+                  fetchOffset: BigInt(pos),
+                  partitionMaxBytes: FETCH_BYTES,
+                  currentLeaderEpoch: -1,
+                  lastFetchedEpoch: -1,
+                },
+              ],
+            },
+          ],
+          maxWaitTime: 0,
+          minBytes: 0,
+          maxBytes: FETCH_BYTES,
+          isolationLevel: READ_COMMITTED,
+        });
+        const part = r.responses[0]?.partitions[0];
+        if (part === undefined) throw new Error('the response holds no partition');
+        return part;
+      } catch (e) {
+        // A leader that moved answers NOT_LEADER: look it up again, once.
+        if (attempt > 0) throw kafkaFailure(`${this.what}: fetching offset ${pos} failed`, e, this.conn);
+      }
+    }
+  }
+
+  private async lookUp(force: boolean): Promise<PartitionMeta> {
+    if (this.meta !== undefined && !force) return this.meta;
+    const topic = this.storage.topic;
+    let meta: Awaited<ReturnType<Consumer['metadata']>>;
+    try {
+      meta = await this.consumer.metadata({ topics: [topic], autocreateTopics: false, forceUpdate: force });
+    } catch (e) {
+      throw kafkaFailure(`${this.what}: looking the topic up failed`, e, this.conn);
+    }
+    const t = meta.topics.get(topic);
+    const p = t?.partitions[this.partition];
+    if (t === undefined || p === undefined)
+      throw new Error(
+        `${this.what}: the topic or the partition does not exist; create it or fix the dataset's storage`,
+      );
+    this.meta = { topicId: t.id, leader: p.leader };
+    return this.meta;
+  }
+
+  private async offset(timestamp: bigint): Promise<number> {
+    const topic = this.storage.topic;
+    try {
+      const r = await this.consumer.listOffsets({
+        topics: [topic],
+        partitions: { [topic]: [this.partition] },
+        timestamp,
+        isolationLevel: READ_COMMITTED,
+      });
+      return Number(r.get(topic)?.[this.partition] ?? -1n);
+    } catch (e) {
+      throw kafkaFailure(`${this.what}: listing offsets failed`, e, this.conn);
+    }
+  }
+}

@@ -1,0 +1,346 @@
+import { Admin, Consumer, FetchIsolationLevels, type MessageToProduce, Producer } from '@platformatic/kafka';
+import {
+  clientOptions,
+  closeClient,
+  errorIds,
+  isFenced,
+  type KafkaConnection,
+  kafkaFailure,
+} from '../connectors/kafka/client.ts';
+import { readCommitted, stableBounds } from '../connectors/kafka/commits.ts';
+import { KafkaFencedError } from '../connectors/kafka/sink.ts';
+import type { QuarantineEntry } from '../runtime/quarantine.ts';
+import {
+  type CheckpointManifest,
+  type CommitEntry,
+  checksumOf,
+  type EpochLog,
+  type EpochPosition,
+  type OffsetEntry,
+} from './epochs.ts';
+
+/** The compacted topic where the epoch records of flows run by workers live (one partition; keys below). */
+export const EPOCHS_TOPIC = '__napkin_epochs';
+/** Where workers put the records their epochs quarantined: key `<flow>/<partition>/<epoch>`, value JSON. */
+export const QUARANTINE_TOPIC = '__napkin_quarantine';
+const TRANSACTION_TIMEOUT_MS = 60_000;
+
+/** The transactional id of a flow partition's epoch records: a new owner of the partition fences the old one. */
+export function epochsTransactionalId(flow: string, partition: number): string {
+  return `napkin.${flow}.epochs.${partition}`;
+}
+
+/** The consumer-group offsets a partition's commit entry carries, in the same transaction (see `writeCommit`). */
+export interface GroupOffsets {
+  readonly consumer: Consumer;
+  /** Per source dataset, its Kafka topic. */
+  readonly topics: ReadonlyMap<string, string>;
+}
+
+/** The epoch records of one flow, by partition, as read from {@link EPOCHS_TOPIC}. */
+export interface FlowRecords {
+  /** Per partition, the latest offset entry (the fingerprint of a partition's current output). */
+  readonly planned: ReadonlyMap<number, OffsetEntry>;
+}
+
+/**
+ * A flow partition's epoch records (spec reliability §2.1–2.3) in Kafka, for flows run by `napkin worker`: keys
+ * `<flow>/<partition>/offsets/<N>`, `<flow>/<partition>/checkpoint/<N>` and `<flow>/<partition>/commit`, values
+ * the same JSON as the files of `EpochStore`. Every write is a transaction of the partition's own transactional id,
+ * so once a new owner opened the partition, a stalled old owner can write nothing more (spec §2.5, §2.6). The commit
+ * entry's transaction also carries the records the epoch quarantined and the consumer group's offsets of the
+ * partition: they commit with it or not at all.
+ *
+ * Opening reads every committed record of the flow partition (after `initTransactions` settled the last owner's
+ * transaction), and keeps them in memory.
+ */
+export class KafkaEpochStore implements EpochLog {
+  private readonly offsetEntries = new Map<number, OffsetEntry>();
+  private readonly checkpoints = new Map<number, CheckpointManifest>();
+  private committed = 0;
+  private quarantined: { readonly stage: string; readonly entries: readonly QuarantineEntry[] }[] = [];
+  readonly where: string;
+
+  private constructor(
+    readonly flow: string,
+    readonly partition: number,
+    private readonly conn: KafkaConnection,
+    private readonly producer: Producer,
+    private readonly txnId: string,
+    private readonly group: GroupOffsets | undefined,
+  ) {
+    this.where = `kafka topic ${EPOCHS_TOPIC} (keys ${flow}/${partition}/…, ${conn.reference})`;
+  }
+
+  /** Takes the partition's epoch records over (fencing their previous writer) and reads them. */
+  static async open(
+    conn: KafkaConnection,
+    flow: string,
+    partition: number,
+    group?: GroupOffsets,
+  ): Promise<KafkaEpochStore> {
+    const txnId = epochsTransactionalId(flow, partition);
+    const what = `flow ${flow} partition ${partition}: epoch records`;
+    const producer = new Producer({
+      ...clientOptions(conn, txnId),
+      transactionalId: txnId,
+      idempotent: true,
+      acks: -1,
+      timeout: TRANSACTION_TIMEOUT_MS,
+    });
+    try {
+      try {
+        // As the sinks do (sink.ts): the first beginTransaction runs InitProducerId, which fences the previous owner.
+        const t = await producer.beginTransaction({ producerId: -1n, producerEpoch: -1 });
+        await t.cancel();
+      } catch (e) {
+        if (isFenced(e)) throw new KafkaFencedError(txnId, what, undefined);
+        throw kafkaFailure(`${what}: initialising transactional id ${txnId} failed`, e, conn);
+      }
+      const store = new KafkaEpochStore(flow, partition, conn, producer, txnId, group);
+      await store.load();
+      return store;
+    } catch (e) {
+      await closeClient(producer);
+      throw e;
+    }
+  }
+
+  async position(): Promise<EpochPosition> {
+    const numbers = [...this.offsetEntries.keys()].sort((a, b) => a - b);
+    const o = numbers.at(-1) ?? 0;
+    const c = this.committed;
+    if (c !== o && c !== o - 1 && !(o === 0 && c === 0))
+      throw new Error(
+        `flow ${this.flow} partition ${this.partition}: its epoch records are damaged: the latest offset entry is ${o} but the latest commit entry is ${c} (${this.where})`,
+      );
+    const checkpoint = this.checkpoints.get(c);
+    if (c > 0 && checkpoint === undefined)
+      throw new Error(
+        `flow ${this.flow} partition ${this.partition}: epoch ${c} is committed but its checkpoint is missing (${this.where})`,
+      );
+    return { planned: this.offsetEntries.get(o), committed: c, checkpoint };
+  }
+
+  async offsets(n: number): Promise<OffsetEntry | undefined> {
+    return this.offsetEntries.get(n);
+  }
+
+  async writeOffsets(e: Omit<OffsetEntry, 'format' | 'version' | 'flow'>): Promise<OffsetEntry> {
+    const entry: OffsetEntry = { format: 'napkin-offsets', version: 1, flow: this.flow, ...e };
+    await this.transaction(`offset entry ${e.epoch}`, [this.record(`offsets/${e.epoch}`, entry)]);
+    this.offsetEntries.set(e.epoch, entry);
+    return entry;
+  }
+
+  async writeCheckpoint(
+    m: Omit<CheckpointManifest, 'format' | 'version' | 'flow' | 'checksum' | 'writtenAt'>,
+  ): Promise<void> {
+    const body = {
+      format: 'napkin-checkpoint' as const,
+      version: 1 as const,
+      flow: this.flow,
+      ...m,
+      writtenAt: new Date().toISOString(),
+    };
+    const manifest: CheckpointManifest = { ...body, checksum: checksumOf(body) };
+    await this.transaction(`checkpoint ${m.epoch}`, [this.record(`checkpoint/${m.epoch}`, manifest)]);
+    this.checkpoints.set(m.epoch, manifest);
+  }
+
+  /** Keeps the records epoch N quarantined for its commit entry's transaction; `null` drops them. */
+  stageQuarantine(entries: readonly { readonly stage: string; readonly entries: readonly QuarantineEntry[] }[]) {
+    this.quarantined = [...entries];
+  }
+
+  async writeCommit(epoch: number): Promise<void> {
+    const entry: CommitEntry = {
+      format: 'napkin-commit',
+      version: 1,
+      flow: this.flow,
+      epoch,
+      committedAt: new Date().toISOString(),
+    };
+    const quarantine: MessageToProduce[] = this.quarantined.map((q) => ({
+      topic: QUARANTINE_TOPIC,
+      partition: 0,
+      key: Buffer.from(`${this.flow}/${this.partition}/${epoch}/${q.stage}`),
+      value: Buffer.from(JSON.stringify(q.entries)),
+    }));
+    const planned = this.offsetEntries.get(epoch);
+    await this.transaction(
+      `commit entry ${epoch}`,
+      [this.record('commit', entry), ...quarantine],
+      planned === undefined ? undefined : planned,
+    );
+    this.quarantined = [];
+    this.committed = epoch;
+  }
+
+  /** Tombstones the checkpoints before `epoch`: the commit of `epoch` made them obsolete. */
+  async collect(epoch: number): Promise<void> {
+    const old = [...this.checkpoints.keys()].filter((n) => n < epoch);
+    if (old.length === 0) return;
+    await this.transaction(
+      `collecting checkpoints before ${epoch}`,
+      old.map((n) => this.record(`checkpoint/${n}`, null)),
+    );
+    for (const n of old) this.checkpoints.delete(n);
+  }
+
+  async close(): Promise<void> {
+    await closeClient(this.producer);
+  }
+
+  /** A record of the partition's; `null`: a tombstone (no value), which compaction removes with its key. */
+  private record(suffix: string, value: unknown): MessageToProduce {
+    const bytes: Buffer | undefined = value === null ? undefined : Buffer.from(JSON.stringify(value));
+    return {
+      topic: EPOCHS_TOPIC,
+      partition: 0,
+      key: Buffer.from(`${this.flow}/${this.partition}/${suffix}`),
+      value: bytes as Buffer,
+    };
+  }
+
+  /** One transaction: the records, and with an offset entry the group offsets at its ranges' ends. */
+  private async transaction(what: string, messages: MessageToProduce[], offsets?: OffsetEntry): Promise<void> {
+    let tx: Awaited<ReturnType<Producer['beginTransaction']>> | undefined;
+    try {
+      tx = await this.producer.beginTransaction();
+      await tx.send({ messages });
+      if (offsets !== undefined && this.group !== undefined) await this.addGroupOffsets(tx, offsets, this.group);
+      await tx.commit();
+    } catch (e) {
+      if (tx !== undefined && !tx.completed) await tx.abort().catch(() => undefined);
+      const full = `flow ${this.flow} partition ${this.partition}: ${what}`;
+      if (isFenced(e)) throw new KafkaFencedError(this.txnId, full, undefined);
+      throw kafkaFailure(`${full}: writing to ${EPOCHS_TOPIC} failed`, e, this.conn);
+    }
+  }
+
+  private async addGroupOffsets(
+    tx: Awaited<ReturnType<Producer['beginTransaction']>>,
+    e: OffsetEntry,
+    g: GroupOffsets,
+  ): Promise<void> {
+    await tx.addConsumer(g.consumer);
+    const consumer = g.consumer as Consumer & { memberId: string | null; generationId: number };
+    for (const [ds, range] of Object.entries(e.ranges)) {
+      const topic = g.topics.get(ds);
+      if (topic === undefined) continue;
+      // The client commits `offset + 1`: the next record to read is the range's end.
+      await tx.addOffset({
+        topic,
+        partition: this.partition,
+        offset: BigInt(range.to - 1),
+        key: undefined,
+        value: undefined,
+        headers: new Map(),
+        timestamp: 0n,
+        metadata: {
+          consumer: {
+            groupId: consumer.groupId,
+            generationId: consumer.generationId,
+            memberId: consumer.memberId ?? '',
+            coordinatorId: consumer.coordinatorId,
+          },
+        },
+        commit: () => undefined,
+      } as unknown as Parameters<typeof tx.addOffset>[0]);
+    }
+  }
+
+  private async load(): Promise<void> {
+    const records = await readFlowRecords(this.conn, this.flow, this.partition);
+    for (const [key, value] of records) {
+      const rest = key.slice(`${this.flow}/${this.partition}/`.length);
+      if (rest === 'commit') this.committed = (value as CommitEntry).epoch;
+      else if (rest.startsWith('offsets/')) this.offsetEntries.set(Number(rest.slice(8)), value as OffsetEntry);
+      else if (rest.startsWith('checkpoint/')) {
+        const m = value as CheckpointManifest;
+        const { checksum, ...body } = m;
+        if (checksumOf(body) !== checksum)
+          throw new Error(`${this.where}: checkpoint ${m.epoch} fails its checksum: the record is damaged`);
+        this.checkpoints.set(Number(rest.slice(11)), m);
+      }
+    }
+  }
+}
+
+/**
+ * Every live record of a flow in {@link EPOCHS_TOPIC} (of one partition, or all), by key, tombstones removed; read
+ * with read_committed once no transaction is open on the topic.
+ */
+export async function readFlowRecords(
+  conn: KafkaConnection,
+  flow: string,
+  partition?: number,
+): Promise<Map<string, unknown>> {
+  const what = `flow ${flow}: reading its epoch records`;
+  const prefix = partition === undefined ? `${flow}/` : `${flow}/${partition}/`;
+  await ensureEpochTopics(conn, what);
+  const consumer = new Consumer({
+    ...clientOptions(conn, `napkin-epochs-${flow}`),
+    groupId: `napkin-epochs-${flow}`,
+    isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+  });
+  const fail = (step: string, e: unknown) => kafkaFailure(`${what}: ${step} of ${EPOCHS_TOPIC} failed`, e, conn);
+  const out = new Map<string, unknown>();
+  try {
+    const { t, start, end } = await stableBounds(consumer, EPOCHS_TOPIC, what, TRANSACTION_TIMEOUT_MS + 10_000, fail);
+    await readCommitted(consumer, t, start, end, fail, (key, value) => {
+      const k = key.toString('utf8');
+      if (!k.startsWith(prefix)) return;
+      if (value === null) out.delete(k);
+      else out.set(k, JSON.parse(value.toString('utf8')));
+    });
+  } finally {
+    await closeClient(consumer);
+  }
+  return out;
+}
+
+/** The latest offset entry of every partition of a flow: what versions its partitions' current outputs are. */
+export async function flowRecords(conn: KafkaConnection, flow: string): Promise<FlowRecords> {
+  const planned = new Map<number, OffsetEntry>();
+  for (const [key, value] of await readFlowRecords(conn, flow)) {
+    const m = /^(\d+)\/offsets\/(\d+)$/.exec(key.slice(flow.length + 1));
+    if (m === null) continue;
+    const p = Number(m[1]);
+    const e = value as OffsetEntry;
+    if ((planned.get(p)?.epoch ?? 0) < e.epoch) planned.set(p, e);
+  }
+  return { planned };
+}
+
+/** Creates the compacted topics of workers' epoch records and quarantine when they are missing. */
+async function ensureEpochTopics(conn: KafkaConnection, what: string): Promise<void> {
+  const admin = new Admin(clientOptions(conn, 'napkin-admin-epochs'));
+  try {
+    const existing = new Set(await admin.listTopics({ includeInternals: true }));
+    for (const [name, policy] of [
+      [EPOCHS_TOPIC, 'compact'],
+      [QUARANTINE_TOPIC, 'compact'],
+    ] as const) {
+      if (existing.has(name)) continue;
+      try {
+        await admin.createTopics({
+          topics: [name],
+          partitions: 1,
+          configs: [{ name: 'cleanup.policy', value: policy }],
+        });
+      } catch (e) {
+        if (!errorIds(e).includes('TOPIC_ALREADY_EXISTS'))
+          throw kafkaFailure(
+            `${what}: creating topic ${name} failed`,
+            e,
+            conn,
+            'create it by hand, or grant the rights',
+          );
+      }
+    }
+  } finally {
+    await admin.close().catch(() => undefined);
+  }
+}

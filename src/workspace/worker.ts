@@ -1,0 +1,374 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  Consumer,
+  FetchIsolationLevels,
+  type GroupPartitionsAssigner,
+  type GroupPartitionsAssignments,
+} from '@platformatic/kafka';
+import {
+  clientOptions,
+  closeClient,
+  errorIds,
+  isFenced,
+  type KafkaConnection,
+  kafkaFailure,
+  resolveBrokers,
+} from '../connectors/kafka/client.ts';
+import { KafkaPartitionInput } from '../connectors/kafka/partition-input.ts';
+import { KafkaFencedError } from '../connectors/kafka/sink.ts';
+import { FencedError } from '../connectors/postgres/fence.ts';
+import type { Schema } from '../expr/types.ts';
+import type { Dataset } from '../flow/dataset.ts';
+import type { BoundFlow } from '../plan/bind.ts';
+import { flowFingerprint, shortFingerprint } from '../plan/fingerprint.ts';
+import type { Stage } from '../plan/stage.ts';
+import type { FlowIO } from '../runtime/execute.ts';
+import type { QuarantineEntry } from '../runtime/quarantine.ts';
+import { type EpochInput, EpochRunner } from './epoch-run.ts';
+import { openServerSink, storageOf } from './flow-io.ts';
+import { flowRecords, KafkaEpochStore } from './kafka-epochs.ts';
+import { monotonicNow, scheduleOf } from './live.ts';
+import { assertRunnable } from './run.ts';
+import { assertPartitionLocal, type WorkerPlan, workerPlan } from './worker-plan.ts';
+import type { Workspace } from './workspace.ts';
+
+export interface WorkerOptions {
+  readonly flow: string;
+  /** Epochs this often instead of the interval the flow's SLA gives. */
+  readonly epochIntervalMs?: number;
+  /** How long the group waits for a silent worker before moving its partitions (default 10 s). */
+  readonly sessionTimeoutMs?: number;
+  /** One line per event worth telling (a partition taken or released); stderr by default. */
+  readonly onNotice?: (line: string) => void;
+  /** Stops the worker: its partitions commit a last epoch, then it leaves the group. */
+  readonly signal?: AbortSignal;
+}
+
+/** The consumer group of a flow's workers. */
+export function workerGroup(flow: string): string {
+  return `napkin.${flow}`;
+}
+
+/** The partitions of a flow one worker runs: each its own epochs, state, sinks' transactional ids. */
+interface Task {
+  readonly partition: number;
+  readonly runner: EpochRunner;
+  readonly store: KafkaEpochStore;
+  readonly inputs: readonly KafkaPartitionInput[];
+}
+
+/**
+ * Runs a flow's partitions as one of its workers (Kafka Streams' model): the workers of a flow form the consumer
+ * group `napkin.<flow>`, which splits the partitions of the flow's first Kafka source among them; every other source
+ * is read co-partitioned. Each partition runs the flow's epochs on its own (spec reliability §2.1), with its epoch
+ * records in Kafka (kafka-epochs.ts) and its sinks committing under the partition's commit keys, so a partition that
+ * moves to another worker is taken up there exactly where it was committed: its state is rebuilt by replaying its
+ * committed epochs, and the first transactions of the new owner fence the old one.
+ *
+ * A worker whose flow version differs from the one the partitions' current outputs were written by is refused
+ * before it joins, naming both; the group's assignor gives partitions only to members of one version (the
+ * Knight Capital guard, fleet-wide). A worker stalled past its session timeout whose partitions were taken over
+ * stops with a one-line error when it wakes (a zombie, fenced).
+ */
+export async function runWorker(ws: Workspace, o: WorkerOptions): Promise<void> {
+  assertRunnable(ws, [o.flow]);
+  const b = ws.plan.flows.find((x) => x.flow.name === o.flow) as BoundFlow;
+  const fingerprint = flowFingerprint(b);
+  const plan = workerPlan(b);
+  const conn = resolveBrokers(plan.brokers);
+  const notice = o.onNotice ?? ((line: string) => process.stderr.write(`${line}\n`));
+  await assertVersion(conn, b, fingerprint);
+  const fetcher = new Consumer({
+    ...clientOptions(conn, `napkin-worker-${o.flow}`),
+    groupId: `napkin-fetch-${o.flow}`,
+    isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+  });
+  const session = o.sessionTimeoutMs ?? 10_000;
+  const topic = plan.sources[0].storage.topic;
+  const group = new Consumer({
+    ...clientOptions(conn, `napkin-worker-${o.flow}`),
+    groupId: workerGroup(o.flow),
+    isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+    sessionTimeout: session,
+    rebalanceTimeout: Math.max(session, 30_000),
+    heartbeatInterval: Math.max(100, Math.floor(session / 10)),
+    protocols: [{ name: 'napkin', version: 1, metadata: Buffer.from(JSON.stringify({ fingerprint })) }],
+    partitionAssigner: assignByVersion(fingerprint),
+  });
+  const worker = new Worker(ws, b, plan, conn, fetcher, group, fingerprint, notice);
+  try {
+    const partitions = await partitionCounts(fetcher, conn, plan);
+    assertPartitionLocal(b, plan, partitions);
+    group.topics.trackAll(topic);
+    group.on(
+      'consumer:group:join',
+      (p: { generationId: number; assignments?: { topic: string; partitions: number[] }[] }) =>
+        worker.assign(p.generationId, p.assignments?.find((a) => a.topic === topic)?.partitions ?? []),
+    );
+    try {
+      await group.joinGroup({});
+    } catch (e) {
+      throw kafkaFailure(`flow ${o.flow}: joining consumer group ${workerGroup(o.flow)} failed`, e, conn);
+    }
+    await worker.run(scheduleOf(b, o.epochIntervalMs).intervalMs, o.signal);
+  } finally {
+    await worker.closeAll();
+    // Leaving at once moves the partitions now, not after the session timeout.
+    await new Promise<void>((resolve) => group.leaveGroup(true, () => resolve()));
+    await closeClient(group);
+    await closeClient(fetcher);
+  }
+}
+
+class Worker {
+  private readonly tasks = new Map<number, Task>();
+  private assigned: readonly number[] = [];
+  private generation = -1;
+  private readonly clock = monotonicNow();
+
+  constructor(
+    private readonly ws: Workspace,
+    private readonly b: BoundFlow,
+    private readonly plan: WorkerPlan,
+    private readonly conn: KafkaConnection,
+    private readonly fetcher: Consumer,
+    private readonly group: Consumer,
+    private readonly fingerprint: string,
+    private readonly notice: (line: string) => void,
+  ) {}
+
+  assign(generation: number, partitions: readonly number[]): void {
+    this.generation = generation;
+    this.assigned = [...partitions].sort((a, b) => a - b);
+  }
+
+  /** Epochs of every partition on the schedule, until the signal (SIGINT/SIGTERM by default). */
+  async run(intervalMs: number, signal: AbortSignal | undefined): Promise<void> {
+    const stop = new AbortController();
+    const onSignal = (): void => stop.abort();
+    signal?.addEventListener('abort', onSignal);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    try {
+      while (!stop.signal.aborted) {
+        await this.reconcile();
+        for (const t of [...this.tasks.values()]) await this.epochOf(t, stop.signal.aborted);
+        const wait = Number.isFinite(intervalMs) ? intervalMs : 1000;
+        await sleep(wait, undefined, { signal: stop.signal }).catch(() => undefined);
+      }
+      // A last epoch of each partition commits what was read, without ending the input: the next owner goes on.
+      for (const t of [...this.tasks.values()]) await this.epochOf(t, true);
+    } finally {
+      signal?.removeEventListener('abort', onSignal);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  }
+
+  async closeAll(): Promise<void> {
+    for (const t of [...this.tasks.values()]) await this.release(t, undefined);
+  }
+
+  /** Releases the partitions the group took away, takes the ones it gave. */
+  private async reconcile(): Promise<void> {
+    const wanted = new Set(this.assigned);
+    for (const t of [...this.tasks.values()]) if (!wanted.has(t.partition)) await this.release(t, 'reassigned');
+    for (const p of this.assigned) if (!this.tasks.has(p)) await this.take(p);
+  }
+
+  private async take(partition: number): Promise<void> {
+    const started = Date.now();
+    const flow = this.b.flow.name;
+    const topics = new Map(this.plan.sources.map((s) => [s.dataset.name, s.storage.topic]));
+    const store = await KafkaEpochStore.open(this.conn, flow, partition, { consumer: this.group, topics });
+    try {
+      const pos = await store.position();
+      if (pos.planned !== undefined && pos.planned.fingerprint !== this.fingerprint)
+        throw versionError(flow, partition, pos.planned.fingerprint, this.fingerprint);
+      const inputs = this.plan.sources.map(
+        (s) =>
+          new KafkaPartitionInput(
+            this.fetcher,
+            this.conn,
+            s.storage,
+            s.dataset.name,
+            s.dataset.contract as NonNullable<Dataset['contract']>,
+            partition,
+          ),
+      );
+      for (const i of inputs) await i.open();
+      const quarantined = new Map<Stage, QuarantineEntry[]>();
+      const runner = new EpochRunner({
+        bound: this.b,
+        registry: this.ws.registry,
+        io: this.io(partition, quarantined),
+        store,
+        inputs: new Map(inputs.map((i) => [i.dataset, asEpochInput(i)])),
+        fingerprint: this.fingerprint,
+        partition: String(partition),
+        quarantine: async (epoch) => {
+          if (epoch !== null) store.stageQuarantine([...quarantined].map(([s, entries]) => ({ stage: s.id, entries })));
+          quarantined.clear();
+        },
+      });
+      await runner.start();
+      this.tasks.set(partition, { partition, runner, store, inputs });
+      const rebuilt = runner.replayed + runner.regenerated;
+      this.notice(
+        `flow ${flow}: partition ${partition} taken (epoch ${pos.committed} committed${rebuilt > 0 ? `, state rebuilt from ${rebuilt} epoch(s)` : ''}, ${Date.now() - started} ms)`,
+      );
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
+  }
+
+  private async release(t: Task, why: string | undefined): Promise<void> {
+    this.tasks.delete(t.partition);
+    await t.runner.close().catch(() => undefined);
+    await t.store.close();
+    if (why !== undefined) this.notice(`flow ${this.b.flow.name}: partition ${t.partition} released (${why})`);
+  }
+
+  /**
+   * One epoch of a partition over what its inputs hold now. A fence met after the group moved the partition away
+   * only ends the partition here; met while this worker still holds it, it means this worker was stalled past its
+   * session timeout and another took over: the worker stops.
+   */
+  private async epochOf(t: Task, last: boolean): Promise<void> {
+    const generation = this.generation;
+    try {
+      for (const i of t.inputs) await i.refresh();
+      await t.runner.epoch({ final: false, clock: this.clock() });
+    } catch (e) {
+      if (!fenced(e)) throw e;
+      if (!this.assigned.includes(t.partition) || this.generation !== generation || last) {
+        await this.release(t, 'fenced by its new owner after a rebalance');
+        return;
+      }
+      throw new Error(
+        `fenced: flow ${this.b.flow.name} partition ${t.partition}: another worker took the partition over (this worker was stalled past its ${'session timeout'} or its membership lapsed); this worker stops without committing, start it again to rejoin the group (${firstLine(e)})`,
+      );
+    }
+  }
+
+  private io(partition: number, quarantined: Map<Stage, QuarantineEntry[]>): FlowIO {
+    const plan = this.ws.plan;
+    const flow = this.b;
+    return {
+      async openSource(s: Stage) {
+        throw new Error(`stage ${s.id}: a worker reads its sources by partition only`);
+      },
+      async openSink(s: Stage) {
+        const st = storageOf(s.dataset as Dataset);
+        if (st.kind !== 'postgres' && st.kind !== 'kafka')
+          throw new Error(`stage ${s.id}: a worker writes Kafka topics and PostgreSQL tables only`);
+        const input = flow.stages.find((x) => x.id === s.inputs[0])?.schema as Schema;
+        return openServerSink(plan, s, st, input, String(partition));
+      },
+      async runSql(s: Stage): Promise<{ rows: number; location: string }> {
+        throw new Error(`stage ${s.id}: a worker runs no SQL model`);
+      },
+      sqlInputs: () => [],
+      quarantine(s: Stage, entries: readonly QuarantineEntry[]) {
+        const list = quarantined.get(s) ?? [];
+        list.push(...entries);
+        quarantined.set(s, list);
+      },
+    };
+  }
+}
+
+function asEpochInput(i: KafkaPartitionInput): EpochInput {
+  return {
+    get start() {
+      return i.start;
+    },
+    get end() {
+      return i.end;
+    },
+    open: (range) => i.read(range),
+  };
+}
+
+/** Refuses a worker whose version differs from the one any partition's current output was written by. */
+async function assertVersion(conn: KafkaConnection, b: BoundFlow, fingerprint: string): Promise<void> {
+  const records = await flowRecords(conn, b.flow.name);
+  for (const [p, e] of [...records.planned].sort((x, y) => x[0] - y[0]))
+    if (e.fingerprint !== fingerprint) throw versionError(b.flow.name, p, e.fingerprint, fingerprint);
+}
+
+function versionError(flow: string, partition: number, theirs: string, ours: string): Error {
+  return new Error(
+    `flow ${flow}: refused: partition ${partition}'s current output was written by version ${shortFingerprint(theirs)}, and this worker runs version ${shortFingerprint(ours)}; workers of two versions never share a flow. Stop every worker of version ${shortFingerprint(theirs)} and roll the new version out as a new output, or start this worker from version ${shortFingerprint(theirs)}'s definition`,
+  );
+}
+
+/**
+ * The group's assignor (run by its leader): partitions go, round robin in member-id order, only to members of one
+ * flow version: the leader's own when any member runs it, otherwise the version most members run. Members of another
+ * version get none.
+ */
+export function assignByVersion(own: string): GroupPartitionsAssigner {
+  return (_current, members, topics, metadata) => {
+    const versionOf = (m: { metadata?: Buffer | string }): string => {
+      try {
+        const raw = m.metadata === undefined ? '' : m.metadata.toString();
+        return (JSON.parse(raw) as { fingerprint?: string }).fingerprint ?? '';
+      } catch {
+        return '';
+      }
+    };
+    const all = [...members.values()].sort((a, b) => (a.memberId < b.memberId ? -1 : 1));
+    const counts = new Map<string, number>();
+    for (const m of all) counts.set(versionOf(m), (counts.get(versionOf(m)) ?? 0) + 1);
+    const chosen = counts.has(own) ? own : [...counts].sort((a, b) => b[1] - a[1])[0]?.[0];
+    const eligible = all.filter((m) => versionOf(m) === chosen);
+    const out: GroupPartitionsAssignments[] = all.map((m) => ({ memberId: m.memberId, assignments: new Map() }));
+    const byId = new Map(out.map((a) => [a.memberId, a]));
+    for (const topic of topics) {
+      const count = metadata.topics.get(topic)?.partitionsCount ?? 0;
+      for (let p = 0; p < count && eligible.length > 0; p++) {
+        const a = byId.get(eligible[p % eligible.length].memberId) as GroupPartitionsAssignments;
+        const list = a.assignments.get(topic) ?? { topic, partitions: [] };
+        list.partitions.push(p);
+        a.assignments.set(topic, list);
+      }
+    }
+    return out;
+  };
+}
+
+/** The partition count of every source topic: they must be equal (co-partitioned). */
+async function partitionCounts(fetcher: Consumer, conn: KafkaConnection, plan: WorkerPlan): Promise<number> {
+  const topics = plan.sources.map((s) => s.storage.topic);
+  let meta: Awaited<ReturnType<Consumer['metadata']>>;
+  try {
+    meta = await fetcher.metadata({ topics, autocreateTopics: false, forceUpdate: true });
+  } catch (e) {
+    throw kafkaFailure(`looking up topics ${topics.join(', ')} failed`, e, conn, 'create the topics first');
+  }
+  const counts = topics.map((t) => meta.topics.get(t)?.partitionsCount ?? 0);
+  const missing = topics.filter((_, i) => counts[i] === 0);
+  if (missing.length > 0) throw new Error(`kafka topic(s) ${missing.join(', ')} do not exist; create them first`);
+  if (new Set(counts).size > 1)
+    throw new Error(
+      `the flow's Kafka sources are not co-partitioned: ${topics.map((t, i) => `${t} has ${counts[i]}`).join(', ')} partitions; give them the same partition count (and the same key)`,
+    );
+  return counts[0];
+}
+
+function fenced(e: unknown): boolean {
+  for (let x: unknown = e; x instanceof Error; x = (x as { cause?: unknown }).cause) {
+    if (x instanceof KafkaFencedError || x instanceof FencedError) return true;
+    if (/^fenced:|\bfenced\b/.test(x.message)) return true;
+  }
+  return (
+    isFenced(e) ||
+    errorIds(e).some((id) => ['ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'REBALANCE_IN_PROGRESS'].includes(id))
+  );
+}
+
+function firstLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0];
+}
