@@ -27,6 +27,7 @@ export {
 } from './expr/builders.ts';
 export { createRegistry, type FunctionDef, type Registry } from './expr/functions.ts';
 export type { DataType, Field, FieldType, Schema, Value } from './expr/types.ts';
+export { type AvroRecordSchema, avroSchemaOf } from './flow/avro-schema.ts';
 export { CDC_OPS, type CdcOp, cdcFields } from './flow/cdc.ts';
 export { type Contract, type ContractOptions, contract, FieldSpec, t } from './flow/contract.ts';
 export { type Dataset, type DatasetOptions, dataset } from './flow/dataset.ts';

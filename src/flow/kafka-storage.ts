@@ -1,4 +1,5 @@
 import { parseDuration } from '../time/duration.ts';
+import { avroNameProblem, avroSchemaMismatch, deriveAvroSchema } from './avro-schema.ts';
 import type { Contract } from './contract.ts';
 
 /**
@@ -26,8 +27,9 @@ export interface KafkaStorage {
   /**
    * `json`: each value is a UTF-8 JSON object checked by the contract. `napkin`: the contract encoding, the same JSON
    * object behind the schema registry's wire framing (byte 0, then the schema id as a 4-byte big-endian integer).
+   * `avro`: that framing around Avro binary of the schema derived from the contract (see `avro-schema.ts`).
    */
-  readonly format: 'json' | 'napkin';
+  readonly format: KafkaFormat;
   /** Contract fields that make the record key (default: the contract's key; none: records without a key). */
   readonly key?: readonly string[];
   /**
@@ -38,24 +40,34 @@ export interface KafkaStorage {
   readonly startFrom: KafkaStart;
   /** A string field that holds the record's headers as a JSON object (names to UTF-8 values). */
   readonly headers?: string;
-  /** With `format: 'napkin'`: the schema id the sink frames values with, and the only one the source accepts. */
+  /** With `format: 'napkin'` or `'avro'`: the schema id the sink frames values with, the only one the source accepts. */
   readonly schemaId?: number;
+  /**
+   * With `format: 'avro'`: the schema as registered, checked when the dataset is declared to write the same bytes as
+   * the one derived from the contract (which is what napkin encodes and decodes with).
+   */
+  readonly avroSchema?: Readonly<Record<string, unknown>>;
   /** How long one fetch waits for records (ms). */
   readonly pollMs: number;
   /** Ends the input after this long without a record (tests, demos); otherwise it runs until SIGINT/SIGTERM. */
   readonly stopAfterIdleMs?: number;
 }
 
+/** How record values are encoded; see {@link KafkaStorage.format}. */
+export type KafkaFormat = 'json' | 'napkin' | 'avro';
+
 export interface KafkaOptions {
   readonly topic: string;
   /** A reference such as 'env:NAPKIN_KAFKA_BROKERS' to a comma-separated `host:port` list. */
   readonly brokers: string;
-  readonly format?: 'json' | 'napkin';
+  readonly format?: KafkaFormat;
   readonly key?: string | readonly string[];
   readonly eventTime?: string;
   readonly startFrom?: KafkaStart;
   readonly headers?: string;
   readonly schemaId?: number;
+  /** With format 'avro': the registered schema (JSON), which must match the contract's derived one field for field. */
+  readonly avroSchema?: Readonly<Record<string, unknown>>;
   /** How long one fetch waits for new records; default 200ms. */
   readonly pollInterval?: string;
   /** End the run after this long without a new record (tests, demos); default: run until SIGINT/SIGTERM. */
@@ -84,8 +96,8 @@ export function kafka(options: KafkaOptions): KafkaStorage {
       `${what}: brokers must be a reference such as 'env:NAPKIN_KAFKA_BROKERS', not an address; put 'host:port,...' in that environment variable`,
     );
   const format = o.format ?? 'json';
-  if (format !== 'json' && format !== 'napkin')
-    throw new Error(`${what}: format must be 'json' or 'napkin', got '${String(format)}'`);
+  if (format !== 'json' && format !== 'napkin' && format !== 'avro')
+    throw new Error(`${what}: format must be 'json', 'napkin' or 'avro', got '${String(format)}'`);
   const key = o.key === undefined ? undefined : typeof o.key === 'string' ? [o.key] : [...o.key];
   if (key !== undefined && (key.length === 0 || key.some((k) => typeof k !== 'string' || !FIELD.test(k))))
     throw new Error(`${what}: key must name one or more contract fields`);
@@ -94,10 +106,11 @@ export function kafka(options: KafkaOptions): KafkaStorage {
   if (o.headers !== undefined && (typeof o.headers !== 'string' || !FIELD.test(o.headers)))
     throw new Error(`${what}: headers must name a string field of the contract`);
   if (o.schemaId !== undefined) {
-    if (format !== 'napkin') throw new Error(`${what}: schemaId applies only with format: 'napkin'`);
+    if (format === 'json') throw new Error(`${what}: schemaId applies only with format: 'napkin' or 'avro'`);
     if (!Number.isInteger(o.schemaId) || o.schemaId < 0 || o.schemaId > 0x7fffffff)
       throw new Error(`${what}: schemaId must be an integer from 0 to 2147483647`);
   }
+  const avroSchema = checkAvroOption(what, format, o.avroSchema);
   const startFrom = checkStart(what, o.startFrom ?? 'earliest');
   const pollMs = parseDuration(o.pollInterval ?? '200ms');
   if (pollMs <= 0) throw new Error(`${what}: pollInterval must be positive`);
@@ -111,9 +124,29 @@ export function kafka(options: KafkaOptions): KafkaStorage {
     startFrom,
     ...(o.headers === undefined ? {} : { headers: o.headers }),
     ...(o.schemaId === undefined ? {} : { schemaId: o.schemaId }),
+    ...(avroSchema === undefined ? {} : { avroSchema }),
     pollMs,
     ...(o.stopAfterIdle === undefined ? {} : { stopAfterIdleMs: parseDuration(o.stopAfterIdle) }),
   };
+}
+
+/** A copy of the schema, so that the storage stays plain data that later changes to the caller's object miss. */
+function checkAvroOption(
+  what: string,
+  format: KafkaFormat,
+  schema: unknown,
+): Readonly<Record<string, unknown>> | undefined {
+  if (schema === undefined) return undefined;
+  if (format !== 'avro') throw new Error(`${what}: avroSchema applies only with format: 'avro'`);
+  let copy: unknown;
+  try {
+    copy = JSON.parse(JSON.stringify(schema));
+  } catch (e) {
+    throw new Error(`${what}: avroSchema must be JSON (${(e as Error).message})`);
+  }
+  if (typeof copy !== 'object' || copy === null || Array.isArray(copy))
+    throw new Error(`${what}: avroSchema must be an Avro record schema, a JSON object with type 'record'`);
+  return copy as Record<string, unknown>;
 }
 
 function checkStart(what: string, s: KafkaStart): KafkaStart {
@@ -145,7 +178,8 @@ function checkStart(what: string, s: KafkaStart): KafkaStart {
 /**
  * Checks a Kafka storage against its dataset's contract; the errors name the dataset and the option. `key` and
  * `headers` must be contract fields (`headers` a string one); `eventTime` needs the contract's event-time field:
- * `'timestamp'` fills it from the record timestamp, a field name must be that field.
+ * `'timestamp'` fills it from the record timestamp, a field name must be that field. With `format: 'avro'` every field
+ * needs an Avro name, and an `avroSchema` must write what the contract's derived schema writes.
  */
 export function checkKafkaStorage(dataset: string, st: KafkaStorage, contract: Contract | undefined): void {
   const at = `dataset ${dataset}: kafka({ topic: '${st.topic}' })`;
@@ -165,6 +199,7 @@ export function checkKafkaStorage(dataset: string, st: KafkaStorage, contract: C
     if ((st.key ?? []).includes(st.headers))
       throw new Error(`${at}: headers field '${st.headers}' cannot also be a key field`);
   }
+  if (st.format === 'avro') checkAvro(dataset, at, st, fields);
   if (st.eventTime === undefined) return;
   if (contract.eventTime === undefined)
     throw new Error(
@@ -176,4 +211,13 @@ export function checkKafkaStorage(dataset: string, st: KafkaStorage, contract: C
     );
   if (st.eventTime === 'timestamp' && st.headers === contract.eventTime)
     throw new Error(`${at}: the headers field cannot be the event-time field`);
+}
+
+/** Every field must have an Avro name; an explicit schema must match the derived one field for field. */
+function checkAvro(dataset: string, at: string, st: KafkaStorage, fields: Contract['schema']['fields']): void {
+  const problem = avroNameProblem(fields);
+  if (problem !== undefined) throw new Error(`${at}: format 'avro': ${problem}`);
+  if (st.avroSchema === undefined) return;
+  const mismatch = avroSchemaMismatch(st.avroSchema, deriveAvroSchema(dataset, fields, st.headers), fields);
+  if (mismatch !== undefined) throw new Error(`${at}: ${mismatch}`);
 }

@@ -10,15 +10,18 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
+import avsc from 'avsc';
 import { openKafkaSink } from '../../src/connectors/kafka/sink.ts';
 import { KafkaTail } from '../../src/connectors/kafka/source.ts';
 import type { Field, Value } from '../../src/expr/types.ts';
+import { avroSchemaOf } from '../../src/flow/avro-schema.ts';
 import { contract, t } from '../../src/flow/contract.ts';
+import { dataset } from '../../src/flow/dataset.ts';
 import { kafka } from '../../src/flow/kafka-storage.ts';
 import type { EpochCommit } from '../../src/runtime/execute.ts';
 import { BIN, napkin, removeDir, show, tempProject, writeFiles } from '../helpers.ts';
 import { useKafkaServer } from '../kafka-server.ts';
-import { readCommitted, rowsOf, settled, texts } from './committed.ts';
+import { closeProducer, readCommitted, rowsOf, settled, testProducer, texts } from './committed.ts';
 
 const TRIALS = Number(process.env.NAPKIN_KAFKA_TRIALS ?? '20');
 const CHILD = resolve(import.meta.dirname, 'sink-child.ts');
@@ -201,6 +204,85 @@ describe('Kafka sink', () => {
       'parse: null (a tombstone); utf8',
       'drift: schema id 7; base64',
     ]);
+  });
+
+  it('writes avro (the wire framing around Avro of the schema derived from the contract), which the source reads', async () => {
+    const topic = 'sink.avro';
+    const storage = kafka({
+      topic,
+      brokers: 'env:NAPKIN_KAFKA_BROKERS',
+      format: 'avro',
+      schemaId: 9,
+      headers: 'meta',
+      stopAfterIdle: '300ms',
+    });
+    const c = contract({
+      key: ['id'],
+      eventTime: 'at',
+      fields: { id: t.string(), amount: t.decimal(10, 2), at: t.timestamp(), meta: t.string().optional() },
+    });
+    const sink = await open(topic, 'avro', { storage });
+    // Columns in the upstream order (meta, at, amount, id).
+    sink.write({
+      length: 3,
+      columns: [
+        [JSON.stringify({ trace: 't-1' }), null, null],
+        [NOW, NOW + 1, NOW + 2],
+        [10.5, -11.25, 0],
+        ['a', 'b', 'c'],
+      ],
+    });
+    assert.match(await sink.commit(commitOf('avro', 1)), /kafka sink\.avro \(3 records, epoch 1\)/);
+    await sink.abort();
+
+    // What any Avro reader makes of the values with the schema napkin gives to register.
+    const out = await readCommitted(bootstrap(), topic);
+    const registered = avsc.Type.forSchema(avroSchemaOf(dataset('test.out', { contract: c, storage })) as avsc.Schema);
+    assert.deepEqual(
+      out.records.map((r) => {
+        const v = r.value ?? Buffer.alloc(0);
+        const o = registered.fromBuffer(v.subarray(5)) as { id: string; amount: Buffer; at: number };
+        return [v.subarray(0, 5).toString('hex'), r.key, o.id, o.amount.readIntBE(0, o.amount.length), o.at, r.headers];
+      }),
+      [
+        ['0000000009', 'a', 'a', 1050, NOW, { trace: 't-1' }],
+        ['0000000009', 'b', 'b', -1125, NOW + 1, {}],
+        ['0000000009', 'c', 'c', 0, NOW + 2, {}],
+      ],
+    );
+
+    const p = testProducer(bootstrap());
+    try {
+      await p.send({ messages: [{ topic, key: Buffer.from('d'), value: Buffer.from([0, 0, 0, 0, 9, 0x02]) }] });
+    } finally {
+      await closeProducer(p);
+    }
+    const tail = await KafkaTail.open({
+      storage,
+      dataset: 'test.out',
+      contract: c,
+      signal: new AbortController().signal,
+      now: Date.now,
+    });
+    const rows: Value[][] = [];
+    const rejected: string[] = [];
+    try {
+      for await (const ch of tail.chunks()) {
+        for (let i = 0; i < ch.batch.length; i++) rows.push(ch.batch.columns.map((col) => col[i]));
+        rejected.push(
+          ...ch.rejected.map((e) => `${e.source} ${e.record} ${e.errorClass}: ${e.found}; ${e.rawEncoding}`),
+        );
+      }
+    } finally {
+      await tail.close();
+    }
+    assert.deepEqual(rows, [
+      ['a', 10.5, NOW, JSON.stringify({ trace: 't-1' })],
+      ['b', -11.25, NOW + 1, '{}'],
+      ['c', 0, NOW + 2, '{}'],
+    ]);
+    // The commit markers of the transaction take offset 3.
+    assert.deepEqual(rejected, [`kafka:${topic}/0 4 truncated: 1 byte, cut inside the record; base64`]);
   });
 
   it(`is exactly once under SIGKILL at its crash points and at random moments (${TRIALS} trials)`, async () => {

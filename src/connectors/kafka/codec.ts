@@ -1,10 +1,13 @@
-import type { Field, Value } from '../../expr/types.ts';
+import type { DataType, Field, Value } from '../../expr/types.ts';
 import type { Contract } from '../../flow/contract.ts';
-import type { KafkaStorage } from '../../flow/kafka-storage.ts';
+import type { KafkaFormat, KafkaStorage } from '../../flow/kafka-storage.ts';
 import type { BatchBuilder } from '../../runtime/batch.ts';
+import { isPlainObject } from '../../runtime/json-values.ts';
 import type { QuarantineEntry } from '../../runtime/quarantine.ts';
+import { parseDate, parseDecimal, parseTimestamp } from '../../runtime/scalars.ts';
 import { compileValueValidator, type ValueValidator } from '../../runtime/validate.ts';
 import { textOf } from '../files/text-sink.ts';
+import { AvroCodec, UNDECODABLE } from './avro.ts';
 
 /**
  * Record values in Kafka (storage `format`):
@@ -13,6 +16,8 @@ import { textOf } from '../files/text-sink.ts';
  *   napkin  the contract encoding: the same JSON object behind the schema registry's wire framing, byte 0x00, the
  *           schema id as a 4-byte big-endian integer, then the UTF-8 JSON (schema-compatibility spec, "Kafka wire
  *           format"), so napkin shares topics with registry-aware clients
+ *   avro    the same framing around Avro binary of the schema derived from the contract (flow/avro-schema.ts,
+ *           avro.ts), which Confluent's Avro serdes read and write
  *
  * The source also fills, before the contract checks the object: the key fields from the record key (when the value
  * lacks them; a value that disagrees with its key is refused), the headers field from the record headers (a JSON
@@ -37,15 +42,26 @@ export function recordSource(topic: string, partition: number): string {
   return `kafka:${topic}/${partition}`;
 }
 
+/** What {@link RecordDecoder} returns for a value it quarantined itself. */
+const REFUSED: unique symbol = Symbol('refused');
+
 /**
  * Decodes fetched records and checks them against the contract: good ones go into a batch builder (columns in
  * contract order), bad ones become quarantine entries at `kafka:<topic>/<partition>`, record number = offset, with the
- * value's bytes (text when UTF-8 and `json`, else base64).
+ * value's bytes (text when UTF-8 and `json`, else base64). Every format yields a JSON-like value that the same key,
+ * header and event-time filling and the same compiled contract validator then see.
  */
 export class RecordDecoder {
   private readonly validators = new Map<number, ValueValidator>();
   private readonly keyTypes: readonly Field[];
   private readonly timeField: string | undefined;
+  /** Framed values are binary, so their quarantined raws are the exact bytes in base64. */
+  private readonly framed: boolean;
+  private readonly avro: AvroCodec | undefined;
+  /** What a value must be, for quarantine entries. */
+  private readonly wanted: string;
+  /** The text of the last JSON value parsed: the raw of the record should the validator refuse it. */
+  private text = '';
 
   constructor(
     private readonly st: KafkaStorage,
@@ -55,6 +71,9 @@ export class RecordDecoder {
     const keys = st.key ?? [];
     this.keyTypes = keys.map((k) => fields.find((f) => f.name === k) as Field);
     this.timeField = st.eventTime === 'timestamp' ? contract.eventTime : undefined;
+    this.framed = st.format !== 'json';
+    this.avro = st.format === 'avro' ? new AvroCodec(fields, st.headers) : undefined;
+    this.wanted = this.avro?.expected ?? 'a JSON object';
   }
 
   /** Decodes one partition's records (in offset order) into `into` and `rejected`. */
@@ -64,63 +83,13 @@ export class RecordDecoder {
     const values: unknown[] = [];
     const raws: string[] = [];
     const offsets: number[] = [];
-    const framed = this.st.format === 'napkin';
     for (const r of records) {
-      const raw = rawOf(r.value, framed);
-      const bad = (errorClass: QuarantineEntry['errorClass'], expected: string, found: string, field?: string) =>
-        rejected.push({
-          source,
-          record: r.offset,
-          ...(field === undefined ? {} : { field }),
-          errorClass,
-          expected,
-          found,
-          raw: raw.text,
-          rawEncoding: raw.encoding,
-        });
-      if (r.value === null) {
-        bad('parse', 'a JSON object', 'null (a tombstone)');
-        continue;
-      }
-      let payload = r.value;
-      if (framed) {
-        if (payload.length < 5 || payload[0] !== MAGIC) {
-          bad('parse', 'the wire framing: byte 0, a 4-byte schema id, then JSON', shortHex(payload));
-          continue;
-        }
-        const id = payload.readUInt32BE(1);
-        if (this.st.schemaId !== undefined && id !== this.st.schemaId) {
-          bad('drift', `schema id ${this.st.schemaId}`, `schema id ${id}`);
-          continue;
-        }
-        payload = payload.subarray(5);
-      }
-      let text: string;
-      try {
-        text = utf8.decode(payload);
-      } catch {
-        bad('encoding', 'UTF-8', 'invalid UTF-8 bytes');
-        continue;
-      }
-      let value: unknown;
-      try {
-        value = JSON.parse(text);
-      } catch (e) {
-        bad('parse', 'a JSON object', short((e as Error).message));
-        continue;
-      }
-      if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-        const o = value as Record<string, unknown>;
-        const keyProblem = this.fillKey(o, r.key);
-        if (keyProblem !== undefined) {
-          bad(keyProblem.errorClass, keyProblem.expected, keyProblem.found, keyProblem.field);
-          continue;
-        }
-        if (this.st.headers !== undefined) define(o, this.st.headers, headersJson(r.headers));
-        if (this.timeField !== undefined) define(o, this.timeField, r.timestamp);
-      }
+      const value = this.valueOf(r, source, rejected);
+      if (value === REFUSED) continue;
+      if (isPlainObject(value) && !this.fill(value, r, source, rejected)) continue;
       values.push(value);
-      raws.push(raw.text);
+      // Framed raws are base64, made only for the few records the validator refuses (base64Raws).
+      raws.push(this.framed ? '' : this.text);
       offsets.push(r.offset);
     }
     if (values.length === 0) return;
@@ -131,10 +100,82 @@ export class RecordDecoder {
       into,
       rejected,
     );
-    if (raw64(this.st)) {
-      // The validator stores raws as text; these are base64.
-      for (let i = before; i < rejected.length; i++) rejected[i] = { ...rejected[i], rawEncoding: 'base64' };
+    if (this.framed) base64Raws(rejected, before, records);
+  }
+
+  /** The record's value decoded, or {@link REFUSED} once its quarantine entry is in `rejected`. */
+  private valueOf(r: FetchedRecord, source: string, rejected: QuarantineEntry[]): unknown {
+    const v = r.value;
+    if (v === null) return this.refuse(rejected, source, r, 'parse', this.wanted, 'null (a tombstone)');
+    if (!this.framed) return this.json(v, r, source, rejected);
+    if (v.length < 5 || v[0] !== MAGIC) {
+      const then = this.avro === undefined ? 'JSON' : 'Avro binary';
+      return this.refuse(
+        rejected,
+        source,
+        r,
+        'parse',
+        `the wire framing: byte 0, a 4-byte schema id, then ${then}`,
+        shortHex(v),
+      );
     }
+    const id = v.readUInt32BE(1);
+    if (this.st.schemaId !== undefined && id !== this.st.schemaId)
+      return this.refuse(rejected, source, r, 'drift', `schema id ${this.st.schemaId}`, `schema id ${id}`);
+    if (this.avro === undefined) return this.json(v.subarray(5), r, source, rejected);
+    const value = this.avro.decode(v, 5);
+    if (value !== UNDECODABLE) return value;
+    const { errorClass, found } = this.avro.failure;
+    return this.refuse(rejected, source, r, errorClass, this.avro.expected, found);
+  }
+
+  private json(payload: Buffer, r: FetchedRecord, source: string, rejected: QuarantineEntry[]): unknown {
+    try {
+      this.text = utf8.decode(payload);
+    } catch {
+      return this.refuse(rejected, source, r, 'encoding', 'UTF-8', 'invalid UTF-8 bytes');
+    }
+    try {
+      return JSON.parse(this.text);
+    } catch (e) {
+      return this.refuse(rejected, source, r, 'parse', 'a JSON object', short((e as Error).message));
+    }
+  }
+
+  /** Fills the key, headers and event-time fields the record carries outside its value; false if refused. */
+  private fill(o: Record<string, unknown>, r: FetchedRecord, source: string, rejected: QuarantineEntry[]): boolean {
+    const keyProblem = this.fillKey(o, r.key);
+    if (keyProblem !== undefined) {
+      const { errorClass, expected, found, field } = keyProblem;
+      this.refuse(rejected, source, r, errorClass, expected, found, field);
+      return false;
+    }
+    if (this.st.headers !== undefined) define(o, this.st.headers, headersJson(r.headers));
+    if (this.timeField !== undefined) define(o, this.timeField, r.timestamp);
+    return true;
+  }
+
+  private refuse(
+    rejected: QuarantineEntry[],
+    source: string,
+    r: FetchedRecord,
+    errorClass: QuarantineEntry['errorClass'],
+    expected: string,
+    found: string,
+    field?: string,
+  ): typeof REFUSED {
+    const raw = rawOf(r.value, this.framed);
+    rejected.push({
+      source,
+      record: r.offset,
+      ...(field === undefined ? {} : { field }),
+      errorClass,
+      expected,
+      found,
+      raw: raw.text,
+      rawEncoding: raw.encoding,
+    });
+    return REFUSED;
   }
 
   private validator(partition: number, source: string): ValueValidator {
@@ -175,7 +216,7 @@ export class RecordDecoder {
       const name = fields[k].name;
       const had = Object.hasOwn(o, name) ? o[name] : undefined;
       if (had === undefined || had === null) define(o, name, parts[k]);
-      else if (!sameKeyValue(had, parts[k]))
+      else if (!sameKeyValue(had, parts[k], fields[k].type))
         return {
           errorClass: 'type',
           field: `/${name.replaceAll('~', '~0').replaceAll('/', '~1')}`,
@@ -187,9 +228,17 @@ export class RecordDecoder {
   }
 }
 
-/** Whether a source's quarantined raws are base64 (the framed encoding keeps the exact bytes). */
-function raw64(st: KafkaStorage): boolean {
-  return st.format === 'napkin';
+/**
+ * Gives the entries the validator added from `from` on (raw '') their value's bytes in base64. Entries and records
+ * are both in offset order.
+ */
+function base64Raws(rejected: QuarantineEntry[], from: number, records: readonly FetchedRecord[]): void {
+  let k = 0;
+  for (let i = from; i < rejected.length; i++) {
+    const e = rejected[i];
+    while (k < records.length && records[k].offset !== e.record) k++;
+    rejected[i] = { ...e, raw: records[k]?.value?.toString('base64') ?? '', rawEncoding: 'base64' };
+  }
 }
 
 function rawOf(value: Buffer | null, framed: boolean): { text: string; encoding: 'utf8' | 'base64' } {
@@ -204,9 +253,28 @@ function rawOf(value: Buffer | null, framed: boolean): { text: string; encoding:
   return { text: value.toString('base64'), encoding: 'base64' };
 }
 
-function sameKeyValue(a: unknown, b: unknown): boolean {
-  if (typeof a !== 'object' && typeof b !== 'object') return String(a) === String(b);
-  return JSON.stringify(a) === JSON.stringify(b);
+function sameKeyValue(a: unknown, b: unknown, t: DataType): boolean {
+  const [x, y] = [comparable(a, t), comparable(b, t)];
+  if (typeof x !== 'object' && typeof y !== 'object') return String(x) === String(y);
+  return JSON.stringify(x) === JSON.stringify(y);
+}
+
+/**
+ * Temporal and decimal key values as numbers: the key spells them as text (`"120.00"` parses to 120), a value may
+ * hold the number (Avro timestamps, JSON's integer milliseconds).
+ */
+function comparable(v: unknown, t: DataType): unknown {
+  if (typeof v !== 'string') return v;
+  switch (t.kind) {
+    case 'timestamp':
+      return parseTimestamp(v) ?? v;
+    case 'date':
+      return parseDate(v) ?? v;
+    case 'decimal':
+      return parseDecimal(v, t.precision, t.scale) ?? v;
+    default:
+      return v;
+  }
 }
 
 function parseOr(text: string): unknown {
@@ -255,15 +323,18 @@ export interface EncoderSpec {
   readonly key: readonly string[];
   readonly headers?: string;
   readonly eventTime?: string;
-  readonly format: 'json' | 'napkin';
+  readonly format: KafkaFormat;
+  /** Required by the framed formats. */
   readonly schemaId?: number;
 }
 
+type Columns = readonly (readonly Value[])[];
+
 /**
  * Encodes a row (columns in contract order) as a record: the value a JSON object of the contract's fields in contract
- * order (timestamps, dates and decimals as text, as the JSON Lines sink writes them), without the headers field,
- * whose JSON object becomes the record's headers; the key the key field's text (one field) or a JSON array of the
- * key fields' values; the timestamp the event time.
+ * order (timestamps, dates and decimals as text, as the JSON Lines sink writes them) or, with `avro`, Avro binary of
+ * those fields, either without the headers field, whose JSON object becomes the record's headers; the key the key
+ * field's text (one field) or a JSON array of the key fields' values; the timestamp the event time.
  */
 export function rowEncoder(
   spec: EncoderSpec,
@@ -273,20 +344,7 @@ export function rowEncoder(
   const keyCols = spec.key.map(idx);
   const headersCol = spec.headers === undefined ? -1 : idx(spec.headers);
   const timeCol = spec.eventTime === undefined ? -1 : idx(spec.eventTime);
-  const prefix =
-    spec.format === 'napkin'
-      ? (() => {
-          const p = Buffer.alloc(5);
-          p[0] = MAGIC;
-          p.writeUInt32BE(spec.schemaId ?? 0, 1);
-          return p;
-        })()
-      : undefined;
-  const jsonOf = (v: Value, f: Field): unknown => {
-    if (v === null) return null;
-    const t = f.type.kind;
-    return t === 'timestamp' || t === 'date' || t === 'decimal' ? textOf(v, f) : v;
-  };
+  const encodeValue = valueEncoder(spec, headersCol);
   return (columns, i, tombstone) => {
     let key: Buffer | undefined;
     if (keyCols.length === 1) {
@@ -296,16 +354,7 @@ export function rowEncoder(
     } else if (keyCols.length > 1) {
       key = Buffer.from(JSON.stringify(keyCols.map((c) => jsonOf(columns[c][i], fields[c]))));
     }
-    let value: Buffer | undefined;
-    if (!tombstone) {
-      const o: Record<string, unknown> = {};
-      for (let c = 0; c < fields.length; c++) {
-        if (c === headersCol) continue;
-        define(o, fields[c].name, jsonOf(columns[c][i], fields[c]));
-      }
-      const json = Buffer.from(JSON.stringify(o));
-      value = prefix === undefined ? json : Buffer.concat([prefix, json]);
-    }
+    const value = tombstone ? undefined : encodeValue(columns, i);
     let headers: Map<Buffer, Buffer> | undefined;
     if (headersCol >= 0) {
       const h = columns[headersCol][i];
@@ -323,4 +372,35 @@ export function rowEncoder(
     const timestamp = typeof t === 'number' && Number.isFinite(t) ? BigInt(Math.trunc(t)) : undefined;
     return { key, value, timestamp, headers };
   };
+}
+
+/** The value's encoder: one per sink, its state (the framing, a compiled Avro type) made here once. */
+function valueEncoder(spec: EncoderSpec, headersCol: number): (columns: Columns, i: number) => Buffer {
+  const { fields } = spec;
+  if (spec.format === 'json') return (columns, i) => Buffer.from(jsonValue(fields, headersCol, columns, i));
+  if (spec.schemaId === undefined)
+    throw new Error(`format '${spec.format}' needs the schemaId its values are framed with to be written`);
+  const prefix = Buffer.alloc(5);
+  prefix[0] = MAGIC;
+  prefix.writeUInt32BE(spec.schemaId, 1);
+  if (spec.format === 'napkin')
+    return (columns, i) => Buffer.concat([prefix, Buffer.from(jsonValue(fields, headersCol, columns, i))]);
+  const avro = new AvroCodec(fields, spec.headers);
+  const cols = avro.fields.map((f) => fields.indexOf(f));
+  return (columns, i) => avro.encode(columns, cols, i, prefix);
+}
+
+function jsonValue(fields: readonly Field[], headersCol: number, columns: Columns, i: number): string {
+  const o: Record<string, unknown> = {};
+  for (let c = 0; c < fields.length; c++) {
+    if (c === headersCol) continue;
+    define(o, fields[c].name, jsonOf(columns[c][i], fields[c]));
+  }
+  return JSON.stringify(o);
+}
+
+function jsonOf(v: Value, f: Field): unknown {
+  if (v === null) return null;
+  const t = f.type.kind;
+  return t === 'timestamp' || t === 'date' || t === 'decimal' ? textOf(v, f) : v;
 }
