@@ -5,6 +5,7 @@ import {
   type GroupPartitionsAssigner,
   type GroupPartitionsAssignments,
 } from '@platformatic/kafka';
+import { crashPoint } from '../connectors/crash-point.ts';
 import {
   clientOptions,
   closeClient,
@@ -212,6 +213,7 @@ class Worker {
         },
       });
       await runner.start();
+      crashPoint('worker-taken');
       this.tasks.set(partition, { partition, runner, store, inputs });
       const rebuilt = runner.replayed + runner.regenerated;
       this.notice(
@@ -231,9 +233,10 @@ class Worker {
   }
 
   /**
-   * One epoch of a partition over what its inputs hold now. A fence met after the group moved the partition away
-   * only ends the partition here; met while this worker still holds it, it means this worker was stalled past its
-   * session timeout and another took over: the worker stops.
+   * One epoch of a partition over what its inputs hold now. The group moving on (a rebalance under way: the epoch's
+   * group offsets are refused as of an old generation) or having moved the partition away ends the partition here:
+   * its epoch is left to whoever owns it next, who regenerates it. A fence met while this worker still holds the
+   * partition means it was stalled past its session timeout and another worker took over: the worker stops.
    */
   private async epochOf(t: Task, last: boolean): Promise<void> {
     const generation = this.generation;
@@ -241,13 +244,15 @@ class Worker {
       for (const i of t.inputs) await i.refresh();
       await t.runner.epoch({ final: false, clock: this.clock() });
     } catch (e) {
-      if (!fenced(e)) throw e;
-      if (!this.assigned.includes(t.partition) || this.generation !== generation || last) {
-        await this.release(t, 'fenced by its new owner after a rebalance');
+      const why = interruption(e);
+      if (why === undefined) throw e;
+      const moved = !this.assigned.includes(t.partition) || this.generation !== generation;
+      if (why === 'rebalance' || moved || last) {
+        await this.release(t, why === 'rebalance' ? 'a rebalance is under way' : 'taken over by its new owner');
         return;
       }
       throw new Error(
-        `fenced: flow ${this.b.flow.name} partition ${t.partition}: another worker took the partition over (this worker was stalled past its ${'session timeout'} or its membership lapsed); this worker stops without committing, start it again to rejoin the group (${firstLine(e)})`,
+        `fenced: flow ${this.b.flow.name} partition ${t.partition}: another worker took the partition over while this one still held it (it was stalled past its session timeout); this worker stops without committing its epoch; start it again to rejoin the group (${firstLine(e)})`,
       );
     }
   }
@@ -358,15 +363,30 @@ async function partitionCounts(fetcher: Consumer, conn: KafkaConnection, plan: W
   return counts[0];
 }
 
-function fenced(e: unknown): boolean {
+/**
+ * Why an epoch failed, when it is the group's doing rather than a fault: `fenced`, a newer owner's transactions or
+ * PostgreSQL fence took over; `rebalance`, the group's generation moved on (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID,
+ * REBALANCE_IN_PROGRESS on the group offsets).
+ */
+function interruption(e: unknown): 'fenced' | 'rebalance' | undefined {
+  const text: string[] = [];
   for (let x: unknown = e; x instanceof Error; x = (x as { cause?: unknown }).cause) {
-    if (x instanceof KafkaFencedError || x instanceof FencedError) return true;
-    if (/^fenced:|\bfenced\b/.test(x.message)) return true;
+    if (x instanceof KafkaFencedError || x instanceof FencedError) return 'fenced';
+    text.push(x.message);
   }
-  return (
+  const ids = new Set([...errorIds(e), ...text.flatMap((m) => m.match(/\b[A-Z][A-Z_]{5,}\b/g) ?? [])]);
+  if (
     isFenced(e) ||
-    errorIds(e).some((id) => ['ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'REBALANCE_IN_PROGRESS'].includes(id))
-  );
+    ids.has('PRODUCER_FENCED') ||
+    ids.has('INVALID_PRODUCER_EPOCH') ||
+    text.some((m) => /(^|: )fenced: /.test(m))
+  )
+    return 'fenced';
+  if (
+    ['ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'REBALANCE_IN_PROGRESS', 'FENCED_INSTANCE_ID'].some((id) => ids.has(id))
+  )
+    return 'rebalance';
+  return undefined;
 }
 
 function firstLine(e: unknown): string {

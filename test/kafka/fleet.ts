@@ -10,7 +10,7 @@ import { closeProducer, createTopic, readCommitted, testProducer } from './commi
 export const REGIONS = 8;
 const MINUTE = 60_000;
 
-/** A project with flow `revenue`: `<prefix>.orders` (keyed by region) → per region and minute → `<prefix>.revenue`. */
+/** A project with flow `rev_<prefix>`: `<prefix>.orders` (keyed by region) → per region and minute → `<prefix>.revenue`. */
 export function fleetProject(prefix: string, variant = ''): Record<string, string> {
   return {
     'napkin.config.ts': `
@@ -37,7 +37,7 @@ const perMinute = read(orders, { watermark: boundedOutOfOrderness('1s'), onInval
   .stage('revenue_per_minute');
 export default defineProject({
   name: 'fleet',
-  flows: [flow({ name: 'revenue', owner: 'sales', sla: '2s', outputs: [write(revenue, perMinute${variant})] })],
+  flows: [flow({ name: 'rev_${prefix}', owner: 'sales', sla: '2s', outputs: [write(revenue, perMinute${variant})] })],
 });
 `,
   };
@@ -180,11 +180,22 @@ export interface WorkerProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts `napkin worker --flow revenue` in `dir` (300 ms epochs, 2 s session timeout). */
-export function startWorker(dir: string, env: Readonly<Record<string, string>> = {}): WorkerProcess {
+/** Starts `napkin worker --flow rev_<prefix>` in `dir` (300 ms epochs, 2 s session timeout). */
+export function startWorker(dir: string, prefix: string, env: Readonly<Record<string, string>> = {}): WorkerProcess {
   const child = spawn(
     process.execPath,
-    [BIN, '--project', dir, 'worker', '--flow', 'revenue', '--epoch-interval', '300ms', '--session-timeout', '2s'],
+    [
+      BIN,
+      '--project',
+      dir,
+      'worker',
+      '--flow',
+      `rev_${prefix}`,
+      '--epoch-interval',
+      '300ms',
+      '--session-timeout',
+      '2s',
+    ],
     { cwd: dir, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let err = '';

@@ -4,6 +4,7 @@
 // one added), a zombie stalled by SIGSTOP past its session timeout fenced, and a worker of another version refused.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Consumer } from '@platformatic/kafka';
 import { removeDir, tempProject } from '../helpers.ts';
 import { useKafkaServer } from '../kafka-server.ts';
@@ -27,7 +28,16 @@ import {
 } from './fleet.ts';
 
 const KILLS = Number(process.env.NAPKIN_WORKER_KILLS ?? '50');
-void KILLS;
+/** The crash points a worker passes in each epoch (epoch-run.ts, the Kafka sink, the worker's partition take-over). */
+const POINTS = [
+  'epoch-offsets',
+  'epoch-checkpoint',
+  'epoch-sinks',
+  'epoch-commit',
+  'kafka-produced',
+  'kafka-committed',
+  'worker-taken',
+];
 const PARTITIONS = 4;
 /** Event times start two hours back: brokers refuse timestamps far ahead, and the flush records sit at "now". */
 const BASE = Math.floor((Date.now() - 2 * 3_600_000) / FLEET_MINUTE) * FLEET_MINUTE;
@@ -48,8 +58,8 @@ describe('napkin worker (scale-out over a consumer group)', () => {
     writeFiles(dir, fleetProject(prefix, variant));
     return dir;
   };
-  const start = (dir: string): WorkerProcess => {
-    const w = startWorker(dir);
+  const start = (dir: string, prefix: string): WorkerProcess => {
+    const w = startWorker(dir, prefix);
     workers.push(w);
     return w;
   };
@@ -60,8 +70,8 @@ describe('napkin worker (scale-out over a consumer group)', () => {
     const dir = project(prefix);
     const orders = ordersFrom(BASE, 120, 1000, 1);
     await produceOrders(bootstrap(), `${prefix}.orders`, orders, PARTITIONS);
-    const a = start(dir);
-    const b = start(dir);
+    const a = start(dir, prefix);
+    const b = start(dir, prefix);
     assert.ok(await awaitLine(a, /partition \d+ taken/, 60_000), a.stderr());
     assert.ok(await awaitLine(b, /partition \d+ taken/, 60_000), b.stderr());
     await produceOrders(bootstrap(), `${prefix}.orders`, flushOrders(Date.now() - 1000, PARTITIONS), PARTITIONS);
@@ -77,7 +87,12 @@ describe('napkin worker (scale-out over a consumer group)', () => {
     assert.deepEqual([...new Set([...taken(a), ...taken(b)])].sort(), [0, 1, 2, 3]);
     assertExactlyOnce(await outputRevenue(bootstrap(), `${prefix}.revenue`), want, 'two workers');
     // The consumer group's committed offsets reached the end of every partition (flush records included).
-    const c = new Consumer({ clientId: 'check', groupId: 'napkin.revenue', bootstrapBrokers: [bootstrap()], ...RETRY });
+    const c = new Consumer({
+      clientId: 'check',
+      groupId: `napkin.rev_${prefix}`,
+      bootstrapBrokers: [bootstrap()],
+      ...RETRY,
+    });
     try {
       const committed = await c.listCommittedOffsets({
         topics: [{ topic: `${prefix}.orders`, partitions: [0, 1, 2, 3] }],
@@ -89,10 +104,138 @@ describe('napkin worker (scale-out over a consumer group)', () => {
     }
   });
 
+  it(`exactly once through ${KILLS} SIGKILLs of workers, at random moments and at named crash points`, async () => {
+    const rounds = Math.max(1, Math.ceil(KILLS / 12));
+    let deaths = 0;
+    let byPoint = 0;
+    const unexpected: string[] = [];
+    let seed = 7;
+    const rand = () => {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      return seed / 4294967296;
+    };
+    for (let round = 0; round < rounds; round++) {
+      const prefix = `k${round}`;
+      await createFleetTopics(bootstrap(), prefix, PARTITIONS);
+      const dir = project(prefix);
+      const orders = ordersFrom(BASE, 60, 5000, 100 + round);
+      const chunks = 12;
+      const per = Math.ceil(orders.length / chunks);
+      // Two slots, each running a worker; one that dies is started again, half the time set to die at a crash point.
+      let stopping = false;
+      const slots: WorkerProcess[] = [];
+      const launch = (i: number): void => {
+        const env: Record<string, string> = {};
+        if (rand() < 0.5)
+          env.NAPKIN_CRASH_AT = `${POINTS[Math.floor(rand() * POINTS.length)]}:${1 + Math.floor(rand() * 4)}`;
+        const w = startWorker(dir, prefix, env);
+        workers.push(w);
+        slots[i] = w;
+        void w.exited.then((r) => {
+          if (r.signal === 'SIGKILL') {
+            deaths++;
+            if (env.NAPKIN_CRASH_AT !== undefined && !killedByUs.has(w)) byPoint++;
+          } else if (!stopping) unexpected.push(`a worker exited by itself (${r.code}): ${w.stderr()}`);
+          if (!stopping) launch(i);
+        });
+      };
+      const killedByUs = new Set<WorkerProcess>();
+      launch(0);
+      launch(1);
+      const target = Math.ceil((KILLS * (round + 1)) / rounds);
+      let next = 0;
+      while (deaths < target) {
+        if (next < chunks) {
+          await produceOrders(bootstrap(), `${prefix}.orders`, orders.slice(next * per, (next + 1) * per), PARTITIONS);
+          next++;
+        }
+        await sleep(500 + rand() * 2500);
+        if (deaths >= target) break;
+        const victim = slots[Math.floor(rand() * slots.length)];
+        if (victim.child.exitCode === null && victim.child.signalCode === null) {
+          killedByUs.add(victim);
+          victim.child.kill('SIGKILL');
+          await victim.exited;
+        }
+      }
+      for (; next < chunks; next++)
+        await produceOrders(bootstrap(), `${prefix}.orders`, orders.slice(next * per, (next + 1) * per), PARTITIONS);
+      await produceOrders(bootstrap(), `${prefix}.orders`, flushOrders(Date.now() - 1000, PARTITIONS), PARTITIONS);
+      // Workers still set to die at a crash point may keep dying; the ones running at the end finish the round.
+      const want = expectedRevenue(orders);
+      await awaitOutput(bootstrap(), `${prefix}.revenue`, want, 180_000);
+      stopping = true;
+      for (const w of slots) await stopWorker(w);
+      assertExactlyOnce(
+        await outputRevenue(bootstrap(), `${prefix}.revenue`),
+        want,
+        `round ${round} (${deaths} deaths so far)`,
+      );
+    }
+    assert.deepEqual(unexpected, []);
+    console.log(`worker kill trials: ${deaths} SIGKILLs (${byPoint} at named crash points) over ${rounds} rounds`);
+    assert.ok(deaths >= KILLS, `${deaths} deaths, wanted ${KILLS}`);
+  });
+
+  it('a rebalance with three workers, one killed and one added mid-run: every window once', async () => {
+    const prefix = 'r1';
+    const partitions = 6;
+    await createFleetTopics(bootstrap(), prefix, partitions);
+    const dir = project(prefix);
+    const orders = ordersFrom(BASE, 80, 3000, 3);
+    const half = Math.floor(orders.length / 2);
+    await produceOrders(bootstrap(), `${prefix}.orders`, orders.slice(0, half), partitions);
+    const fleet = [start(dir, prefix), start(dir, prefix), start(dir, prefix)];
+    for (const w of fleet) assert.ok(await awaitLine(w, /partition \d+ taken/, 60_000), w.stderr());
+    fleet[1].child.kill('SIGKILL');
+    await fleet[1].exited;
+    const added = start(dir, prefix);
+    assert.ok(await awaitLine(added, /partition \d+ taken/, 60_000), added.stderr());
+    await produceOrders(bootstrap(), `${prefix}.orders`, orders.slice(half), partitions);
+    await produceOrders(bootstrap(), `${prefix}.orders`, flushOrders(Date.now() - 1000, partitions), partitions);
+    const want = expectedRevenue(orders);
+    await awaitOutput(bootstrap(), `${prefix}.revenue`, want, 120_000);
+    for (const w of [fleet[0], fleet[2], added]) assert.equal((await stopWorker(w)).code, 0, w.stderr());
+    assertExactlyOnce(await outputRevenue(bootstrap(), `${prefix}.revenue`), want, 'rebalance');
+  });
+
+  it('a zombie stalled by SIGSTOP past its session timeout is fenced; nothing it held is lost or repeated', async () => {
+    const prefix = 'z1';
+    await createFleetTopics(bootstrap(), prefix, PARTITIONS);
+    const dir = project(prefix);
+    const orders = ordersFrom(BASE, 80, 3000, 4);
+    const half = Math.floor(orders.length / 2);
+    await produceOrders(bootstrap(), `${prefix}.orders`, orders.slice(0, half), PARTITIONS);
+    const zombie = start(dir, prefix);
+    const other = start(dir, prefix);
+    assert.ok(await awaitLine(zombie, /partition \d+ taken/, 60_000), zombie.stderr());
+    assert.ok(await awaitLine(other, /partition \d+ taken/, 60_000), other.stderr());
+    await produceOrders(bootstrap(), `${prefix}.orders`, orders.slice(half), PARTITIONS);
+    zombie.child.kill('SIGSTOP');
+    // The group gives the stalled worker's partitions to the other one after its session timeout (2 s).
+    const before = (other.stderr().match(/taken/g) ?? []).length;
+    const deadline = Date.now() + 60_000;
+    while ((other.stderr().match(/taken/g) ?? []).length < before + 1 && Date.now() < deadline) await sleep(200);
+    await sleep(2000);
+    zombie.child.kill('SIGCONT');
+    await produceOrders(bootstrap(), `${prefix}.orders`, flushOrders(Date.now() - 1000, PARTITIONS), PARTITIONS);
+    const want = expectedRevenue(orders);
+    await awaitOutput(bootstrap(), `${prefix}.revenue`, want, 120_000);
+    const z = await stopWorker(zombie);
+    assert.equal((await stopWorker(other)).code, 0, other.stderr());
+    // Woken, the zombie either met the fence (one line, exit 1) or learnt of the rebalance first and let go.
+    assert.ok(
+      (z.code === 1 && /fenced: flow rev_z1 partition \d+/.test(zombie.stderr())) ||
+        (z.code === 0 && /released/.test(zombie.stderr())),
+      zombie.stderr(),
+    );
+    assertExactlyOnce(await outputRevenue(bootstrap(), `${prefix}.revenue`), want, 'zombie');
+  });
+
   it('a worker of another version of the flow is refused, naming both versions', async () => {
     // The flow of the first test, changed (windows with no revenue left out): another fingerprint.
     const dir = project('w1', `.filter(col('revenue').gt(0))`);
-    const w = start(dir);
+    const w = start(dir, 'w1');
     const r = await w.exited;
     assert.notEqual(r.code, 0);
     assert.match(

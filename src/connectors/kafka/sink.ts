@@ -84,9 +84,9 @@ export async function openKafkaSink(o: KafkaSinkOptions): Promise<SinkWriter> {
   const partition = o.partition ?? '0';
   const txnId = transactionalId(o.flow, o.sink, partition);
   const what = `kafka sink ${o.sink} of flow ${o.flow} (topic ${st.topic}, ${st.brokers})`;
-  if (st.format === 'napkin' && st.schemaId === undefined)
+  if (st.format !== 'json' && st.schemaId === undefined)
     throw new Error(
-      `dataset ${o.dataset}: kafka({ topic: '${st.topic}', format: 'napkin' }) needs the schemaId its values are framed with to be written`,
+      `dataset ${o.dataset}: kafka({ topic: '${st.topic}', format: '${st.format}' }) needs the schemaId its values are framed with to be written`,
     );
   const conn = resolveBrokers(st.brokers);
   const admin = new Admin(clientOptions(conn, `napkin-admin-${txnId}`));
