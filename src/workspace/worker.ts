@@ -96,7 +96,7 @@ export async function runWorker(ws: Workspace, o: WorkerOptions): Promise<void> 
     protocols: [{ name: 'napkin', version: 1, metadata: Buffer.from(JSON.stringify({ fingerprint })) }],
     partitionAssigner: assignByVersion(fingerprint),
   });
-  const worker = new Worker(ws, b, plan, conn, fetcher, group, fingerprint, notice);
+  const worker = new Worker(ws, b, plan, conn, fetcher, group, fingerprint, notice, session);
   try {
     const partitions = await partitionCounts(fetcher, conn, plan);
     assertPartitionLocal(b, plan, partitions);
@@ -126,6 +126,9 @@ class Worker {
   private assigned: readonly number[] = [];
   private generation = -1;
   private readonly clock = monotonicNow();
+  /** Partitions let go after a fence, by the generation then: not taken again until the group moves on. */
+  private readonly letGo = new Map<number, { readonly generation: number; readonly at: number }>();
+  private readonly stall = new StallWatch();
 
   constructor(
     private readonly ws: Workspace,
@@ -136,6 +139,7 @@ class Worker {
     private readonly group: Consumer,
     private readonly fingerprint: string,
     private readonly notice: (line: string) => void,
+    private readonly sessionMs: number,
   ) {}
 
   assign(generation: number, partitions: readonly number[]): void {
@@ -150,6 +154,7 @@ class Worker {
     signal?.addEventListener('abort', onSignal);
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    this.stall.start();
     try {
       while (!stop.signal.aborted) {
         await this.reconcile();
@@ -160,6 +165,7 @@ class Worker {
       // A last epoch of each partition commits what was read, without ending the input: the next owner goes on.
       for (const t of [...this.tasks.values()]) await this.epochOf(t, true);
     } finally {
+      this.stall.stop();
       signal?.removeEventListener('abort', onSignal);
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
@@ -174,7 +180,16 @@ class Worker {
   private async reconcile(): Promise<void> {
     const wanted = new Set(this.assigned);
     for (const t of [...this.tasks.values()]) if (!wanted.has(t.partition)) await this.release(t, 'reassigned');
-    for (const p of this.assigned) if (!this.tasks.has(p)) await this.take(p);
+    for (const p of this.assigned) if (!this.tasks.has(p) && !this.waiting(p)) await this.take(p);
+  }
+
+  /** Whether a partition let go after a fence waits for the group's next generation (at most two session timeouts). */
+  private waiting(partition: number): boolean {
+    const l = this.letGo.get(partition);
+    if (l === undefined) return false;
+    if (l.generation === this.generation && Date.now() - l.at < 2 * this.sessionMs) return true;
+    this.letGo.delete(partition);
+    return false;
   }
 
   private async take(partition: number): Promise<void> {
@@ -240,20 +255,22 @@ class Worker {
    */
   private async epochOf(t: Task, last: boolean): Promise<void> {
     const generation = this.generation;
+    const started = Date.now();
     try {
       for (const i of t.inputs) await i.refresh();
       await t.runner.epoch({ final: false, clock: this.clock() });
     } catch (e) {
       const why = interruption(e);
       if (why === undefined) throw e;
-      const moved = !this.assigned.includes(t.partition) || this.generation !== generation;
-      if (why === 'rebalance' || moved || last) {
-        await this.release(t, why === 'rebalance' ? 'a rebalance is under way' : 'taken over by its new owner');
-        return;
-      }
-      throw new Error(
-        `fenced: flow ${this.b.flow.name} partition ${t.partition}: another worker took the partition over while this one still held it (it was stalled past its session timeout); this worker stops without committing its epoch; start it again to rejoin the group (${firstLine(e)})`,
-      );
+      // Stalled past the session timeout (this process was paused): the group has moved on without it. A zombie.
+      if (why === 'fenced' && this.stall.since(started - this.sessionMs) > this.sessionMs && !last)
+        throw new Error(
+          `fenced: flow ${this.b.flow.name} partition ${t.partition}: this worker was stalled for ${(this.stall.since(started - this.sessionMs) / 1000).toFixed(1)} s, past its ${this.sessionMs / 1000} s session timeout, and another worker took the partition over; it stops without committing its epoch; start it again to rejoin the group (${firstLine(e)})`,
+        );
+      // The group moved the partition while the epoch ran, and this worker has not heard yet: let it go until the
+      // group's next generation, so the two owners do not take it from each other in turn.
+      this.letGo.set(t.partition, { generation, at: Date.now() });
+      await this.release(t, why === 'rebalance' ? 'a rebalance is under way' : 'taken over by its new owner');
     }
   }
 
@@ -361,6 +378,39 @@ async function partitionCounts(fetcher: Consumer, conn: KafkaConnection, plan: W
       `the flow's Kafka sources are not co-partitioned: ${topics.map((t, i) => `${t} has ${counts[i]}`).join(', ')} partitions; give them the same partition count (and the same key)`,
     );
   return counts[0];
+}
+
+/**
+ * Watches the event loop for stalls (the process paused by SIGSTOP, a debugger, a swap storm): a timer that should
+ * tick every 100 ms measures the longest gap since a given time. The gap up to now counts too, so a stall is seen
+ * even before the timer runs again after it.
+ */
+class StallWatch {
+  private timer: NodeJS.Timeout | undefined;
+  private last = Date.now();
+  private readonly gaps: { readonly at: number; readonly ms: number }[] = [];
+
+  start(): void {
+    this.last = Date.now();
+    this.timer = setInterval(() => {
+      const now = Date.now();
+      if (now - this.last > 1000) this.gaps.push({ at: now, ms: now - this.last });
+      if (this.gaps.length > 100) this.gaps.shift();
+      this.last = now;
+    }, 100);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** The longest stall since `t` (ms). */
+  since(t: number): number {
+    let longest = Date.now() - this.last;
+    for (const g of this.gaps) if (g.at >= t) longest = Math.max(longest, g.ms);
+    return longest;
+  }
 }
 
 /**
