@@ -149,7 +149,7 @@ describe('napkin worker (scale-out over a consumer group)', () => {
           await produceOrders(bootstrap(), `${prefix}.orders`, orders.slice(next * per, (next + 1) * per), PARTITIONS);
           next++;
         }
-        await sleep(500 + rand() * 2500);
+        await sleep(300 + rand() * 1700);
         if (deaths >= target) break;
         const victim = slots[Math.floor(rand() * slots.length)];
         if (victim.child.exitCode === null && victim.child.signalCode === null) {
