@@ -36,7 +36,7 @@ export async function lockDir(dir: string): Promise<DirLock> {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       }
       const pid = await holder(path);
-      if (pid !== undefined && pid !== process.pid && alive(pid)) throw new LogLockedError(dir, pid, path);
+      if (pid !== undefined && pid !== process.pid && processAlive(pid)) throw new LogLockedError(dir, pid, path);
       // Stale: its owner died without closing the log, or was an earlier process that had our pid.
       await unlink(path).catch(ignoreMissing);
     }
@@ -51,7 +51,7 @@ async function removeDeadTemporaries(dir: string): Promise<string[]> {
   const removed: string[] = [];
   for (const name of await readdir(dir)) {
     const m = /^LOCK\.(\d+)\.tmp$/.exec(name);
-    if (m === null || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
+    if (m === null || Number(m[1]) === process.pid || processAlive(Number(m[1]))) continue;
     await unlink(join(dir, name)).catch(ignoreMissing);
     removed.push(join(dir, name));
   }
@@ -73,7 +73,8 @@ async function holder(path: string): Promise<number | undefined> {
   }
 }
 
-function alive(pid: number): boolean {
+/** Whether process `pid` exists (signal 0 checks without sending anything). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

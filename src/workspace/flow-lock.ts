@@ -10,6 +10,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { processAlive } from '../log/lock.ts';
 import { shortFingerprint } from '../plan/fingerprint.ts';
 
 /** Who holds a flow: the process, the flow version it runs and its ownership epoch (reliability §2.6, §2.7). */
@@ -86,7 +87,7 @@ export function acquireFlowLock(stateDir: string, flow: string, fingerprint: str
     }
     const holder = readOwner(lockPath);
     if (holder === undefined) continue; // released in between: try again
-    if (alive(holder.pid)) throw new FlowLockedError(flow, holder, fingerprint);
+    if (processAlive(holder.pid)) throw new FlowLockedError(flow, holder, fingerprint);
     // A dead holder: move its lock aside under a name of its own, so two takers cannot both remove the same file.
     try {
       renameSync(lockPath, join(dir, `owner.stale-${holder.pid}-${holder.ownershipEpoch}.json`));
@@ -159,17 +160,7 @@ export function readOwner(path: string): FlowOwner | undefined {
 
 /** Whether the lock's process still exists. */
 export function ownerAlive(owner: FlowOwner): boolean {
-  return alive(owner.pid);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    // EPERM: the process exists but belongs to someone else.
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return processAlive(owner.pid);
 }
 
 /** The flow's ownership-epoch counter: the highest epoch a holder took (0 before the first). */
