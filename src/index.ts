@@ -32,7 +32,14 @@ export { CDC_OPS, type CdcOp, cdcFields } from './flow/cdc.ts';
 export { type Contract, type ContractOptions, contract, FieldSpec, t } from './flow/contract.ts';
 export { type Dataset, type DatasetOptions, dataset } from './flow/dataset.ts';
 export { type Flow, type FlowOptions, flow, model, type Output, type WriteMode, write } from './flow/flow.ts';
-export { type KafkaOptions, type KafkaStart, type KafkaStorage, kafka } from './flow/kafka-storage.ts';
+export {
+  type KafkaLogConfig,
+  type KafkaOptions,
+  type KafkaStart,
+  type KafkaStorage,
+  kafka,
+  kafkaLog,
+} from './flow/kafka-storage.ts';
 export { defineProject, type Project, type ProjectOptions } from './flow/project.ts';
 export {
   GroupedRel,

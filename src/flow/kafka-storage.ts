@@ -221,3 +221,27 @@ function checkAvro(dataset: string, at: string, st: KafkaStorage, fields: Contra
   const mismatch = avroSchemaMismatch(st.avroSchema, deriveAvroSchema(dataset, fields, st.headers), fields);
   if (mismatch !== undefined) throw new Error(`${at}: ${mismatch}`);
 }
+
+/**
+ * napkin's log on Kafka instead of the state folder (`defineProject({ log: kafkaLog({ brokers }) })`): each source
+ * dataset's topic is the one-partition Kafka topic `<prefix>.<dataset>` (prefix default `napkin.<project>`), and the
+ * flows' epoch records live in `__napkin_epochs`; no flow changes.
+ */
+export interface KafkaLogConfig {
+  readonly kind: 'kafkaLog';
+  readonly brokers: string;
+  readonly prefix?: string;
+}
+
+export function kafkaLog(options: { readonly brokers: string; readonly prefix?: string }): KafkaLogConfig {
+  const o = options ?? ({} as { brokers: string });
+  if (typeof o.brokers !== 'string' || !SECRET_REFERENCE.test(o.brokers))
+    throw new Error(
+      `kafkaLog(): brokers must be a reference such as 'env:NAPKIN_KAFKA_BROKERS', not an address; put 'host:port,...' in that environment variable`,
+    );
+  if (o.prefix !== undefined && (typeof o.prefix !== 'string' || !TOPIC.test(o.prefix) || o.prefix.startsWith('__')))
+    throw new Error(
+      `kafkaLog(): prefix '${String(o.prefix)}' must be letters, digits, '.', '_' or '-', not starting with '__'`,
+    );
+  return { kind: 'kafkaLog', brokers: o.brokers, ...(o.prefix === undefined ? {} : { prefix: o.prefix }) };
+}

@@ -1,5 +1,6 @@
 import type { Dataset } from './dataset.ts';
 import type { Flow } from './flow.ts';
+import type { KafkaLogConfig } from './kafka-storage.ts';
 
 /** Where the project keeps its warehouse and run state. */
 export interface ProjectOptions {
@@ -9,6 +10,8 @@ export interface ProjectOptions {
   readonly datasets?: readonly Dataset[];
   /** The DuckDB warehouse file, relative to the project root. Default `.napkin/warehouse.duckdb`. */
   readonly warehouse?: string;
+  /** napkin's log on Kafka (`kafkaLog({ brokers })`) instead of the project's state folder. */
+  readonly log?: KafkaLogConfig;
 }
 
 /** A napkin project: what `napkin.config.ts` exports by default. */
@@ -18,6 +21,7 @@ export interface Project {
   readonly flows: readonly Flow[];
   readonly datasets: readonly Dataset[];
   readonly warehouse: string;
+  readonly log?: KafkaLogConfig;
 }
 
 export function defineProject(options: ProjectOptions): Project {
@@ -27,5 +31,6 @@ export function defineProject(options: ProjectOptions): Project {
     flows: options.flows,
     datasets: options.datasets ?? [],
     warehouse: options.warehouse ?? '.napkin/warehouse.duckdb',
+    ...(options.log === undefined ? {} : { log: options.log }),
   };
 }

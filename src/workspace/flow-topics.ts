@@ -1,12 +1,15 @@
 import { isAbsolute, join, relative } from 'node:path';
 import type { Warehouse } from '../connectors/duckdb/warehouse.ts';
+import { resolveBrokers } from '../connectors/kafka/client.ts';
 import type { Dataset } from '../flow/dataset.ts';
+import type { KafkaLogConfig } from '../flow/kafka-storage.ts';
 import type { Follow } from '../flow/storage.ts';
 import type { BoundFlow } from '../plan/bind.ts';
 import { openCdcSource } from './cdc-ingest.ts';
 import { matchFiles, openFiles, storageOf } from './flow-io.ts';
 import { type IngestResult, ingestFiles, ingestFollowed } from './ingest.ts';
 import { kafkaFollowed } from './kafka-ingest.ts';
+import { KafkaLog, kafkaTopicOf } from './kafka-log.ts';
 import { carryReplays, syncReplays } from './quarantine-replay.ts';
 import { topicDir } from './topic.ts';
 import { Topic } from './topic-log.ts';
@@ -45,7 +48,16 @@ export async function openFlowTopics(
   b: BoundFlow,
   /** The project's name: default replication slots of CDC sources derive from it. */
   project = '',
+  /** napkin's log on Kafka: each topic is a Kafka topic (see `kafka-log.ts`); default: the state folder. */
+  log?: KafkaLogConfig,
 ): Promise<FlowTopics> {
+  const conn = log === undefined ? undefined : resolveBrokers(log.brokers);
+  const openTopic = async (dataset: string): Promise<Topic> => {
+    const dir = topicDir(stateDir, dataset);
+    if (log === undefined || conn === undefined) return Topic.open(dir, dataset);
+    const kafkaTopic = kafkaTopicOf(log.prefix ?? `napkin.${project}`, dataset);
+    return Topic.on(await KafkaLog.open(conn, kafkaTopic, dir), dataset);
+  };
   const topics = new Map<string, Topic>();
   const followed: FollowedSource[] = [];
   const ingested: IngestResult[] = [];
@@ -58,20 +70,20 @@ export async function openFlowTopics(
       if (s.kind !== 'source' || ds === undefined || topics.has(ds.name)) continue;
       const st = storageOf(ds);
       if (st.kind === 'postgresCdc') {
-        const topic = await Topic.open(topicDir(stateDir, ds.name), ds.name);
+        const topic = await openTopic(ds.name);
         topics.set(ds.name, topic);
         followed.push(await openCdcSource(topic, ds, st, project));
         continue;
       }
       if (st.kind === 'kafka') {
-        const topic = await Topic.open(topicDir(stateDir, ds.name), ds.name);
+        const topic = await openTopic(ds.name);
         topics.set(ds.name, topic);
         await syncReplays(warehouse, ds.name, topic.state);
         followed.push(kafkaFollowed(topic, ds, st));
         continue;
       }
       if (st.kind !== 'csv' && st.kind !== 'jsonl' && st.kind !== 'parquet') continue;
-      const topic = await Topic.open(topicDir(stateDir, ds.name), ds.name);
+      const topic = await openTopic(ds.name);
       topics.set(ds.name, topic);
       if (st.kind === 'jsonl' && st.follow !== undefined) {
         await syncReplays(warehouse, ds.name, topic.state);

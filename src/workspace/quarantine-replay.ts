@@ -102,6 +102,10 @@ export interface ReplayReport {
  * settles it without appending anything twice.
  */
 export async function replayQuarantine(ws: Workspace, o: QuarantineReplayOptions): Promise<ReplayReport> {
+  if (ws.project.log !== undefined)
+    throw new Error(
+      `napkin quarantine replay appends to the dataset's topic in the state folder, and this project's log is on Kafka (kafkaLog); that is not built yet: fix the records at their source instead`,
+    );
   const ds = replayableDataset(ws, o.dataset);
   const contract = ds.contract as Contract;
   const dir = topicDir(o.stateDir, ds.name);

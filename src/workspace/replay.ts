@@ -50,6 +50,10 @@ export interface ReplayResult {
  */
 export async function replayFlow(ws: Workspace, options: ReplayOptions): Promise<ReplayResult> {
   assertRunnable(ws, [options.flow]);
+  if (ws.project.log !== undefined)
+    throw new Error(
+      `napkin replay reads the project's state folder, and this project's log is on Kafka (kafkaLog); replaying from Kafka is not built yet: point a copy of the flow (another name) at the same sources to build a new output`,
+    );
   const b = ws.plan.flows.find((f) => f.flow.name === options.flow) as BoundFlow;
   const stateDir = join(ws.root, STATE_DIR);
   const lock = acquireFlowLock(stateDir, b.flow.name, flowFingerprint(b));

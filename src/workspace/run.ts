@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Warehouse } from '../connectors/duckdb/warehouse.ts';
+import { resolveBrokers } from '../connectors/kafka/client.ts';
 import type { BoundFlow } from '../plan/bind.ts';
 import { formatFinding } from '../plan/findings.ts';
 import { flowFingerprint, shortFingerprint } from '../plan/fingerprint.ts';
@@ -11,6 +12,7 @@ import { EpochStore } from './epochs.ts';
 import { flowIO, type QuarantineBuffer, readsFollowed } from './flow-io.ts';
 import { acquireFlowLock, type FlowLock } from './flow-lock.ts';
 import { type FlowTopics, openFlowTopics } from './flow-topics.ts';
+import { KafkaEpochStore } from './kafka-epochs.ts';
 import { removeLeftovers } from './leftovers.ts';
 import { runLive, scheduleOf } from './live.ts';
 import { readVersions } from './versions.ts';
@@ -96,18 +98,23 @@ async function runOne(ws: Workspace, warehouse: Warehouse, b: BoundFlow, options
   const flowDir = join(stateDir, 'flows', b.flow.name);
   let topics: FlowTopics | undefined;
   let runner: EpochRunner | undefined;
+  let kafkaStore: KafkaEpochStore | undefined;
   try {
     const versions = await readVersions(flowDir);
     if (versions.building !== undefined)
       throw new Error(
         `a replay is building version ${versions.building.version} of its outputs (by ${shortFingerprint(versions.building.fingerprint)}, started ${versions.building.startedAt}); finish it with \`napkin replay ${b.flow.name}\` before running the flow`,
       );
-    topics = await openFlowTopics(ws.root, stateDir, warehouse, b, ws.project.name);
+    topics = await openFlowTopics(ws.root, stateDir, warehouse, b, ws.project.name, ws.project.log);
+    const log = ws.project.log;
+    // With napkin's log on Kafka, the epoch records are there too (partition 0: one process runs the flow whole).
+    kafkaStore =
+      log === undefined ? undefined : await KafkaEpochStore.open(resolveBrokers(log.brokers), b.flow.name, 0);
     runner = new EpochRunner({
       bound: b,
       registry: ws.registry,
       io,
-      store: new EpochStore(flowDir, b.flow.name),
+      store: kafkaStore ?? new EpochStore(flowDir, b.flow.name),
       inputs: topicInputs(topics.topics, b),
       fingerprint,
       ...(versions.from === undefined ? {} : { from: new Map(Object.entries(versions.from)) }),
@@ -140,6 +147,7 @@ async function runOne(ws: Workspace, warehouse: Warehouse, b: BoundFlow, options
     throw e instanceof RunError ? e : new RunError(message, b.flow.name);
   } finally {
     await topics?.close();
+    await kafkaStore?.close();
   }
 }
 

@@ -1,12 +1,28 @@
 import { join } from 'node:path';
 import { crashPoint } from '../connectors/crash-point.ts';
 import { type AppendRecord, Log, type LogOptions, type LogRecord } from '../log/log.ts';
+import type { AppendResult } from '../log/partition.ts';
 import type { SourceChunk } from '../runtime/execute.ts';
 import { readJson, writeDurableJson } from './durable-json.ts';
 import { emptyState, kindOf, MARKER_KEY, type Marker, observe, QUARANTINE_KEY, type TopicState } from './topic.ts';
 
 const CACHE = 'topic.json';
 const SCAN_RECORDS = 4096;
+
+/**
+ * Where a topic's records are kept: partition 0 of the embedded log (`Log`), or a Kafka topic (`KafkaLog`, for a
+ * project whose log is on Kafka). Offsets grow; they may skip (compaction, Kafka's transaction markers).
+ */
+export interface TopicStorage {
+  /** The local folder of the topic's state cache. */
+  readonly dir: string;
+  startOffset(partition: number): number;
+  endOffset(partition: number): number;
+  offsetForTimestamp(partition: number, timestamp: number): Promise<number>;
+  read(partition: number, from: number, max: number): Promise<LogRecord[]>;
+  append(partition: number, records: readonly AppendRecord[]): Promise<AppendResult>;
+  close(): Promise<void>;
+}
 
 /**
  * A dataset's topic, open for ingestion and reading: its log and its state. One process has it open at a time (the
@@ -16,9 +32,19 @@ const SCAN_RECORDS = 4096;
 export class Topic {
   private constructor(
     readonly dataset: string,
-    readonly log: Log,
+    readonly log: TopicStorage,
     readonly state: TopicState,
   ) {}
+
+  /** The topic kept in `storage` (see {@link TopicStorage}); its state is read from the cache and the records. */
+  static async on(storage: TopicStorage, dataset: string): Promise<Topic> {
+    try {
+      return new Topic(dataset, storage, await loadState(storage));
+    } catch (e) {
+      await storage.close();
+      throw e;
+    }
+  }
 
   static async open(dir: string, dataset: string, options: LogOptions = {}): Promise<Topic> {
     const log = await Log.open(dir, { partitions: 1, ...options });
@@ -98,12 +124,10 @@ export class Topic {
 
   private async appendMarked(records: AppendRecord[], marker: Marker): Promise<void> {
     records.push({ key: MARKER_KEY, value: JSON.stringify(marker), timestamp: Date.now() });
-    const first = this.log.endOffset(0);
-    await this.log.append(0, records);
+    const appended = await this.log.append(0, records);
     crashPoint('ingest-append');
-    const last = records.length - 1;
-    const value = Buffer.from(records[last].value as string);
-    observe(this.state, { offset: first + last, timestamp: 0, key: Buffer.from(MARKER_KEY), value });
+    const value = Buffer.from(records[records.length - 1].value as string);
+    observe(this.state, { offset: appended.lastOffset, timestamp: 0, key: Buffer.from(MARKER_KEY), value });
   }
 
   /** Writes the state cache (only a shortcut for the next open: the log has everything). */
@@ -122,7 +146,7 @@ interface Cache {
  * The state in the cache, brought up to date with the records appended after it was written (a crash between an
  * append and the cache write); without a usable cache, rebuilt from the whole log.
  */
-async function loadState(log: Log): Promise<TopicState> {
+async function loadState(log: TopicStorage): Promise<TopicState> {
   const cached = await readCache(log.dir);
   const state = cached !== undefined && cached.end <= log.endOffset(0) ? cached : emptyState();
   let from = state.end === 0 ? log.startOffset(0) : state.end;
@@ -142,7 +166,7 @@ async function readCache(dir: string): Promise<TopicState | undefined> {
   return c?.format === 'napkin-topic-state' && c.version === 1 && c.state !== undefined ? c.state : undefined;
 }
 
-async function saveState(log: Log, state: TopicState): Promise<void> {
+async function saveState(log: TopicStorage, state: TopicState): Promise<void> {
   const cache: Cache = { format: 'napkin-topic-state', version: 1, state };
   await writeDurableJson(join(log.dir, CACHE), cache);
 }

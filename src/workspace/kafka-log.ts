@@ -1,0 +1,240 @@
+import { mkdir } from 'node:fs/promises';
+import {
+  Admin,
+  Consumer,
+  FetchIsolationLevels,
+  IS_CONTROL,
+  IS_TRANSACTIONAL,
+  ListOffsetTimestamps,
+  Producer,
+} from '@platformatic/kafka';
+import {
+  clientOptions,
+  closeClient,
+  errorIds,
+  isFenced,
+  type KafkaConnection,
+  kafkaFailure,
+} from '../connectors/kafka/client.ts';
+import { KafkaFencedError } from '../connectors/kafka/sink.ts';
+import { Aborted, isAbortMarker } from '../connectors/kafka/source.ts';
+import type { LogRecord } from '../log/frame.ts';
+import type { AppendRecord } from '../log/log.ts';
+import type { AppendResult } from '../log/partition.ts';
+
+const READ_COMMITTED = FetchIsolationLevels.READ_COMMITTED;
+const FETCH_BYTES = 4 << 20;
+const SEND_RECORDS = 5000;
+
+/** The Kafka topic that holds a dataset's topic of a project whose log is on Kafka (`kafkaLog`). */
+export function kafkaTopicOf(prefix: string, dataset: string): string {
+  return `${prefix}.${dataset}`;
+}
+
+/**
+ * A dataset's topic kept in a one-partition Kafka topic instead of the state folder (`log: kafkaLog(…)` in the
+ * project): the same records (rows, quarantine entries, markers) at Kafka offsets. An append is one transaction of the
+ * topic's transactional id `<topic>.writer`, so a chunk and its marker are visible together or not at all, and a second
+ * writer fences the first (the embedded log's lock file, on the cluster). Offsets leave a gap after every append (the
+ * transaction's commit marker), which readers skip as they skip compacted offsets. `dir` is the local folder of the
+ * topic's state cache, a shortcut only: the topic has everything.
+ */
+export class KafkaLog {
+  private ends = 0;
+  private starts = 0;
+  private topicId = '';
+  private leader = 0;
+
+  private constructor(
+    readonly dir: string,
+    readonly topic: string,
+    private readonly conn: KafkaConnection,
+    private readonly producer: Producer,
+    private readonly consumer: Consumer,
+  ) {}
+
+  static async open(conn: KafkaConnection, topic: string, cacheDir: string): Promise<KafkaLog> {
+    await mkdir(cacheDir, { recursive: true });
+    const txnId = `${topic}.writer`;
+    const what = `napkin's log on Kafka: topic ${topic}`;
+    const admin = new Admin(clientOptions(conn, 'napkin-admin-log'));
+    try {
+      const existing = new Set(await admin.listTopics({ includeInternals: false }));
+      if (!existing.has(topic))
+        await admin.createTopics({ topics: [topic], partitions: 1 }).catch((e: unknown) => {
+          if (!errorIds(e).includes('TOPIC_ALREADY_EXISTS'))
+            throw kafkaFailure(`${what}: creating it failed`, e, conn, 'create it by hand, or grant the rights');
+        });
+    } finally {
+      await admin.close().catch(() => undefined);
+    }
+    const producer = new Producer({
+      ...clientOptions(conn, txnId),
+      transactionalId: txnId,
+      idempotent: true,
+      acks: -1,
+      timeout: 60_000,
+    });
+    const consumer = new Consumer({
+      ...clientOptions(conn, `napkin-log-${topic}`),
+      groupId: `napkin-log-${topic}`,
+      isolationLevel: READ_COMMITTED,
+    });
+    const log = new KafkaLog(cacheDir, topic, conn, producer, consumer);
+    try {
+      try {
+        // Fences the previous writer and settles its open transaction (as the sinks do, see sink.ts).
+        const t = await producer.beginTransaction({ producerId: -1n, producerEpoch: -1 });
+        await t.cancel();
+      } catch (e) {
+        if (isFenced(e)) throw new KafkaFencedError(txnId, what, undefined);
+        throw kafkaFailure(`${what}: initialising transactional id ${txnId} failed`, e, conn);
+      }
+      await log.lookUp();
+      log.starts = await log.offset(ListOffsetTimestamps.EARLIEST);
+      log.ends = await log.offset(ListOffsetTimestamps.LATEST);
+    } catch (e) {
+      await log.close();
+      throw e;
+    }
+    return log;
+  }
+
+  startOffset(_partition: number): number {
+    return this.starts;
+  }
+
+  /** Past the last committed record (and its transaction's marker): one writer, so it is known without asking. */
+  endOffset(_partition: number): number {
+    return this.ends;
+  }
+
+  async offsetForTimestamp(_partition: number, timestamp: number): Promise<number> {
+    const n = await this.offset(BigInt(timestamp));
+    return n < 0 ? this.ends : n;
+  }
+
+  /** Appends the records in one transaction; returns their offsets (consecutive: one writer, one request). */
+  async append(_partition: number, records: readonly AppendRecord[]): Promise<AppendResult> {
+    let tx: Awaited<ReturnType<Producer['beginTransaction']>> | undefined;
+    try {
+      tx = await this.producer.beginTransaction();
+      let first = -1;
+      for (let i = 0; i < records.length; i += SEND_RECORDS) {
+        const r = await tx.send({
+          messages: records.slice(i, i + SEND_RECORDS).map((x) => ({
+            topic: this.topic,
+            partition: 0,
+            ...(x.key === null || x.key === undefined ? {} : { key: bytes(x.key) }),
+            value: bytes(x.value ?? ''),
+            timestamp: BigInt(x.timestamp),
+          })),
+        });
+        if (first < 0) first = Number(r.offsets?.[0]?.offset ?? -1n);
+      }
+      await tx.commit();
+      if (first < 0) throw new Error('the brokers returned no offset for the append');
+      const last = first + records.length - 1;
+      this.ends = last + 2;
+      return { firstOffset: first, lastOffset: last };
+    } catch (e) {
+      if (tx !== undefined && !tx.completed) await tx.abort().catch(() => undefined);
+      if (isFenced(e))
+        throw new KafkaFencedError(`${this.topic}.writer`, `napkin's log topic ${this.topic}`, undefined);
+      throw kafkaFailure(`napkin's log on Kafka: appending to topic ${this.topic} failed`, e, this.conn);
+    }
+  }
+
+  /** Up to `max` committed records from `from` on, skipping aborted transactions and commit markers. */
+  async read(_partition: number, from: number, max: number): Promise<LogRecord[]> {
+    const out: LogRecord[] = [];
+    const aborted = new Aborted();
+    let pos = Math.max(from, this.starts);
+    while (out.length < max && pos < this.ends) {
+      const part = await this.fetch(pos);
+      aborted.list(part.abortedTransactions);
+      let next = pos;
+      for (const b of part.records ?? []) {
+        const lastOffset = b.firstOffset + BigInt(b.lastOffsetDelta);
+        next = Math.max(next, Number(lastOffset) + 1);
+        aborted.reach(lastOffset);
+        if (b.attributes & IS_CONTROL) {
+          if (isAbortMarker(b)) aborted.end(b.producerId);
+          continue;
+        }
+        if (b.attributes & IS_TRANSACTIONAL && aborted.inside(b.producerId)) continue;
+        for (const r of b.records) {
+          const offset = Number(b.firstOffset) + r.offsetDelta;
+          if (offset < pos || out.length >= max) continue;
+          out.push({ offset, timestamp: Number(b.firstTimestamp + r.timestampDelta), key: r.key, value: r.value });
+        }
+      }
+      if (next === pos) break;
+      pos = next;
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await closeClient(this.producer);
+    await closeClient(this.consumer);
+  }
+
+  private async fetch(pos: number) {
+    try {
+      const r = await this.consumer.fetch({
+        node: this.leader,
+        topics: [
+          {
+            topicId: this.topicId,
+            partitions: [
+              {
+                partition: 0,
+                fetchOffset: BigInt(pos),
+                partitionMaxBytes: FETCH_BYTES,
+                currentLeaderEpoch: -1,
+                lastFetchedEpoch: -1,
+              },
+            ],
+          },
+        ],
+        maxWaitTime: 0,
+        minBytes: 0,
+        maxBytes: FETCH_BYTES,
+        isolationLevel: READ_COMMITTED,
+      });
+      const part = r.responses[0]?.partitions[0];
+      if (part === undefined) throw new Error('the response holds no partition');
+      return part;
+    } catch (e) {
+      throw kafkaFailure(`napkin's log on Kafka: reading topic ${this.topic} at offset ${pos} failed`, e, this.conn);
+    }
+  }
+
+  private async lookUp(): Promise<void> {
+    const meta = await this.consumer.metadata({ topics: [this.topic], autocreateTopics: false, forceUpdate: true });
+    const t = meta.topics.get(this.topic);
+    const p = t?.partitions[0];
+    if (t === undefined || p === undefined) throw new Error(`napkin's log on Kafka: topic ${this.topic} is missing`);
+    this.topicId = t.id;
+    this.leader = p.leader;
+  }
+
+  private async offset(timestamp: bigint): Promise<number> {
+    try {
+      const r = await this.consumer.listOffsets({
+        topics: [this.topic],
+        partitions: { [this.topic]: [0] },
+        timestamp,
+        isolationLevel: READ_COMMITTED,
+      });
+      return Number(r.get(this.topic)?.[0] ?? -1n);
+    } catch (e) {
+      throw kafkaFailure(`napkin's log on Kafka: listing offsets of topic ${this.topic} failed`, e, this.conn);
+    }
+  }
+}
+
+function bytes(x: Uint8Array | string): Buffer {
+  return typeof x === 'string' ? Buffer.from(x) : Buffer.from(x.buffer, x.byteOffset, x.byteLength);
+}

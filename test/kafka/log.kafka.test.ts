@@ -1,0 +1,118 @@
+// napkin's log on Kafka (`log: kafkaLog({ brokers })`), against a real broker: the shop example, unchanged but for
+// that line, ingests its sources into Kafka topics `napkin.shop.<dataset>` and keeps its epoch records in
+// `__napkin_epochs`, and writes exactly what it writes on the embedded log; a run killed at the ingestion's and the
+// epochs' crash points, then run again, still does.
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { Admin } from '@platformatic/kafka';
+import { copyProject, napkin, queryDuck, removeDir, show, writeFiles } from '../helpers.ts';
+import { useKafkaServer } from '../kafka-server.ts';
+import { RETRY, readCommitted } from './committed.ts';
+
+const SHOP = join(import.meta.dirname, '..', '..', 'examples', 'shop');
+
+/** The shop example with its log on Kafka under `prefix`. */
+function onKafka(prefix: string): string {
+  const dir = copyProject(SHOP);
+  const config = readFileSync(join(dir, 'napkin.config.ts'), 'utf8')
+    .replace("import { defineProject } from 'napkin';", "import { defineProject, kafkaLog } from 'napkin';")
+    .replace(
+      "warehouse: 'out/warehouse.duckdb',",
+      `warehouse: 'out/warehouse.duckdb',\n  log: kafkaLog({ brokers: 'env:NAPKIN_KAFKA_BROKERS', prefix: '${prefix}' }),`,
+    );
+  writeFiles(dir, { 'napkin.config.ts': config });
+  return dir;
+}
+
+/** Every table the shop writes to its warehouse, and its output files, as comparable text. */
+async function outputs(dir: string): Promise<string> {
+  const db = join(dir, 'out', 'warehouse.duckdb');
+  const tables = await queryDuck(
+    db,
+    `SELECT schema_name || '.' || table_name AS t FROM duckdb_tables() WHERE schema_name NOT IN ('napkin_meta') ORDER BY 1`,
+  );
+  const parts: string[] = [];
+  for (const { t } of tables) {
+    const rows = await queryDuck(db, `SELECT * FROM ${t} ORDER BY ALL`);
+    parts.push(`${t}: ${JSON.stringify(rows)}`);
+  }
+  for (const f of readdirSync(join(dir, 'out'))
+    .filter((n) => n.endsWith('.csv'))
+    .sort())
+    parts.push(`${f}: ${readFileSync(join(dir, 'out', f), 'utf8')}`);
+  return parts.join('\n');
+}
+
+describe("napkin's log on Kafka (kafkaLog)", () => {
+  const dirs: string[] = [];
+  after(() => {
+    for (const d of dirs) removeDir(d);
+  });
+  const broker = useKafkaServer();
+
+  it('the shop example writes what it writes on the embedded log; its topics and epoch records are on Kafka', async () => {
+    const embedded = copyProject(SHOP);
+    dirs.push(embedded);
+    const r0 = napkin(embedded, 'run');
+    assert.equal(r0.status, 0, show(r0));
+    const want = await outputs(embedded);
+
+    const dir = onKafka('napkin.shop1');
+    dirs.push(dir);
+    const r1 = napkin(dir, 'run');
+    assert.equal(r1.status, 0, show(r1));
+    assert.equal(await outputs(dir), want);
+    // The topics are Kafka's: no segment file in the state folder, records in napkin.shop1.<dataset>.
+    const segments = (d: string): string[] =>
+      existsSync(d)
+        ? readdirSync(d, { withFileTypes: true }).flatMap((e) =>
+            e.isDirectory() ? segments(join(d, e.name)) : e.name.endsWith('.seg') ? [e.name] : [],
+          )
+        : [];
+    assert.deepEqual(segments(join(dir, '.napkin')), []);
+    const admin = new Admin({ clientId: 'check', bootstrapBrokers: [broker().bootstrap], ...RETRY });
+    const topics = (await admin.listTopics({ includeInternals: true })).filter((t) => t.startsWith('napkin.shop1.'));
+    await admin.close();
+    assert.ok(topics.length >= 3, topics.join(', '));
+    const orders = topics.find((t) => t.endsWith('.orders')) as string;
+    const c = await readCommitted(broker().bootstrap, orders);
+    assert.ok(c.records.length > 0 && c.open === 0, `${orders}: ${c.records.length} records, ${c.open} open`);
+    const epochs = await readCommitted(broker().bootstrap, '__napkin_epochs');
+    assert.ok(epochs.records.some((r) => r.key?.startsWith('shop_orders/0/commit') || r.key?.includes('/0/commit')));
+
+    // A second run ingests nothing new and writes the same again.
+    const r2 = napkin(dir, 'run');
+    assert.equal(r2.status, 0, show(r2));
+    assert.equal(await outputs(dir), want);
+    assert.equal((await readCommitted(broker().bootstrap, orders)).records.length, c.records.length);
+  });
+
+  for (const point of ['ingest-append:2', 'epoch-offsets:1', 'epoch-checkpoint:1', 'epoch-sinks:1', 'epoch-commit:1'])
+    it(`killed at ${point}, then run again: the same output`, async () => {
+      const embedded = copyProject(SHOP);
+      dirs.push(embedded);
+      assert.equal(napkin(embedded, 'run').status, 0);
+      const want = await outputs(embedded);
+      const dir = onKafka(`napkin.crash-${point.replace(':', '-')}`);
+      dirs.push(dir);
+      const killed = napkinWith(dir, { NAPKIN_CRASH_AT: point }, 'run');
+      assert.equal(killed.status, null, `not killed at ${point}: ${show(killed)}`);
+      const again = napkin(dir, 'run');
+      assert.equal(again.status, 0, show(again));
+      assert.equal(await outputs(dir), want);
+    });
+});
+
+function napkinWith(dir: string, env: Record<string, string>, ...args: string[]) {
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  try {
+    return napkin(dir, ...args);
+  } finally {
+    for (const k of Object.keys(env))
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
+  }
+}
