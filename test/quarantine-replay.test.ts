@@ -427,8 +427,16 @@ describe('napkin quarantine replay', () => {
         const dir = copyProject(base, { keepOut: true });
         dirs.push(dir);
         // The copy keeps the file's modification time, else ingestion sees a changed file (a new generation).
-        const { atime, mtime } = statSync(join(base, 'data', 'orders.csv'));
-        utimesSync(join(dir, 'data', 'orders.csv'), atime, mtime);
+        // Ingestion compares whole milliseconds; a time set as a Date goes through seconds as a double and can land
+        // a nanosecond below its millisecond, so it is set half a millisecond in.
+        const { atimeMs, mtimeMs } = statSync(join(base, 'data', 'orders.csv'));
+        const inMs = (ms: number) => (Math.trunc(ms) + 0.5) / 1000;
+        utimesSync(join(dir, 'data', 'orders.csv'), inMs(atimeMs), inMs(mtimeMs));
+        assert.equal(
+          Math.trunc(statSync(join(dir, 'data', 'orders.csv')).mtimeMs),
+          Math.trunc(mtimeMs),
+          'the copy keeps the modification time (ms)',
+        );
         const crashed = napkinWith(dir, { NAPKIN_CRASH_AT: `${point}:1` }, 'quarantine', 'replay', 'in.orders');
         assert.equal(crashed.signal, 'SIGKILL', `${point} was reached: ${crashed.stderr}`);
         if (next === 'run first') {
