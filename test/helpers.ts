@@ -32,7 +32,7 @@ export function tempProject(prefix = 'napkin-test-'): string {
 
 /**
  * Copies a project folder to a fresh temp dir and returns the copy's path. Its `node_modules/` is not copied, nor its
- * `out/` unless `keepOut` (to start from the outputs of earlier runs).
+ * `out/` and `.napkin/` unless `keepOut` (to start from the outputs and state of earlier runs).
  */
 export function copyProject(src: string, options: { readonly keepOut?: boolean } = {}): string {
   const from = resolve(src);
@@ -42,7 +42,9 @@ export function copyProject(src: string, options: { readonly keepOut?: boolean }
     filter: (path) => {
       const rel = relative(from, path);
       const top = rel.split(sep)[0];
-      return (options.keepOut === true || top !== 'out') && top !== 'node_modules';
+      // A run's outputs and state (out/, .napkin/) stay behind unless asked for: a demo run in the example must not
+      // make a test's copy look run already.
+      return (options.keepOut === true || (top !== 'out' && top !== '.napkin')) && top !== 'node_modules';
     },
   });
   return dir;
