@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --rows N] [--only csv|parquet|window|nexmark|log] [--repeat K] [--profile]`
+ * `npm run bench [-- --rows N] [--only csv|parquet|window|nexmark|log|kafka] [--repeat K] [--profile]`
  *
  * Generates (once, cached under .bench/) an events dataset of N rows (default 10 million) as CSV and Parquet, writes
  * a napkin project over it to .bench/project/, then for each format runs the flow read → filter → withColumns →
@@ -19,6 +19,11 @@
  * batch of 1,000) and its recovery time after SIGKILL, over N × 100 B of log (1 GB by default); its JSON lines pass
  * through to stdout.
  *
+ * The `kafka` case runs bench/kafka.ts in its own process: `napkin worker` processes (1, then 2) over a real broker
+ * it starts, Kafka in → windowed sum → Kafka out on 4 partitions: catch-up throughput over N/50 preloaded orders
+ * (checked exactly once) and end-to-end window latency under a steady 2,000 orders/s, against the flow's SLA; its
+ * JSON lines pass through to stdout. Without Java or the broker jars it prints a `skipped` line and does not fail.
+ *
  * --repeat K runs every case K times and keeps the run with the median wall time. --profile writes V8 CPU profiles
  * of the napkin runs to .bench/prof/ (open them in Chrome DevTools or speedscope).
  */
@@ -29,8 +34,8 @@ import { ensureData, ensureWindowData } from './data.ts';
 import type { Measurement } from './measure.ts';
 import { type Format, writeProject } from './project.ts';
 
-type CaseName = Format | 'window' | 'nexmark' | 'log';
-const CASES: readonly CaseName[] = ['csv', 'parquet', 'window', 'nexmark', 'log'];
+type CaseName = Format | 'window' | 'nexmark' | 'log' | 'kafka';
+const CASES: readonly CaseName[] = ['csv', 'parquet', 'window', 'nexmark', 'log', 'kafka'];
 
 interface Args {
   rows: number;
@@ -68,7 +73,7 @@ function parseArgs(argv: readonly string[]): Args {
     } else if (a === '--profile') args.profile = true;
     else
       throw new Error(
-        `unknown option ${a}; options: --rows N, --only csv|parquet|window|nexmark|log, --repeat K, --profile, --nexmark-check FILE, --nexmark-events N`,
+        `unknown option ${a}; options: --rows N, --only csv|parquet|window|nexmark|log|kafka, --repeat K, --profile, --nexmark-check FILE, --nexmark-events N`,
       );
   }
   return args;
@@ -126,9 +131,9 @@ function nexmarkSuite(a: Args): void {
   if (r.status !== 0) process.exitCode = 1;
 }
 
-/** The embedded log's bench, in its own process; its JSON lines pass through to stdout. */
-function logSuite(a: Args): void {
-  const script = join(import.meta.dirname, 'log.ts');
+/** A case script (bench/log.ts, bench/kafka.ts) in its own process; its JSON lines pass through to stdout. */
+function scriptSuite(name: string, a: Args): void {
+  const script = join(import.meta.dirname, name);
   const r = spawnSync(
     process.execPath,
     ['--import', 'tsx', script, '--rows', String(a.rows), '--repeat', String(a.repeat)],
@@ -205,7 +210,8 @@ async function fileCases(formats: readonly CaseName[]): Promise<void> {
   log(`(${process.platform} ${process.arch}, node ${process.version}; CPU s counts every thread, DuckDB's included)`);
 }
 
-const fileFormats = args.formats.filter((f) => f !== 'nexmark' && f !== 'log');
+const fileFormats = args.formats.filter((f) => f !== 'nexmark' && f !== 'log' && f !== 'kafka');
 if (fileFormats.length > 0) await fileCases(fileFormats);
 if (args.formats.includes('nexmark')) nexmarkSuite(args);
-if (args.formats.includes('log')) logSuite(args);
+if (args.formats.includes('log')) scriptSuite('log.ts', args);
+if (args.formats.includes('kafka')) scriptSuite('kafka.ts', args);

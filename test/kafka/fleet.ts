@@ -4,14 +4,18 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { MessageToProduce } from '@platformatic/kafka';
 import { BIN, writeFiles } from '../helpers.ts';
 import { closeProducer, createTopic, readCommitted, testProducer } from './committed.ts';
 
 export const REGIONS = 8;
 const MINUTE = 60_000;
 
-/** A project with flow `rev_<prefix>`: `<prefix>.orders` (keyed by region) → per region and minute → `<prefix>.revenue`. */
-export function fleetProject(prefix: string, variant = ''): Record<string, string> {
+/**
+ * A project with flow `rev_<prefix>`: `<prefix>.orders` (keyed by region) → per region and minute → `<prefix>.revenue`.
+ * `window` replaces the minute (the bench's latency phase needs many windows to close within seconds).
+ */
+export function fleetProject(prefix: string, variant = '', window = '1m'): Record<string, string> {
   return {
     'napkin.config.ts': `
 import { boundedOutOfOrderness, col, contract, count, dataset, defineProject, fixed, flow, kafka, read, sum, t, write } from 'napkin';
@@ -31,7 +35,7 @@ const revenue = dataset('mart.revenue', {
       event_time: t.timestamp() } }),
 });
 const perMinute = read(orders, { watermark: boundedOutOfOrderness('1s'), onInvalid: 'quarantine', errorBudget: 'unlimited' })
-  .window(fixed('1m'))
+  .window(fixed('${window}'))
   .groupBy('region')
   .agg({ revenue: sum(col('amount')), orders: count() })
   .stage('revenue_per_minute');
@@ -74,32 +78,33 @@ export async function produceOrders(
   const p = testProducer(bootstrap);
   try {
     for (let i = 0; i < orders.length; i += batch)
-      await p.send({
-        messages: orders.slice(i, i + batch).map((o) => ({
-          topic,
-          partition: o.region % partitions,
-          key: Buffer.from(`r${o.region}`),
-          value: Buffer.from(
-            JSON.stringify({
-              order_id: o.id,
-              region: `r${o.region}`,
-              amount: o.amount,
-              at: new Date(o.at).toISOString(),
-            }),
-          ),
-          timestamp: BigInt(o.at),
-        })),
-      });
+      await p.send({ messages: orders.slice(i, i + batch).map((o) => orderMessage(topic, o, partitions)) });
   } finally {
     await closeProducer(p);
   }
 }
 
-/** Per `region|window_start` (ISO), the revenue and order count of the minute. */
-export function expectedRevenue(orders: readonly Order[]): Map<string, { revenue: number; orders: number }> {
+/** One order as the flow's source reads it: keyed by region, region r in partition r % partitions. */
+export function orderMessage(topic: string, o: Order, partitions: number): MessageToProduce {
+  return {
+    topic,
+    partition: o.region % partitions,
+    key: Buffer.from(`r${o.region}`),
+    value: Buffer.from(
+      JSON.stringify({ order_id: o.id, region: `r${o.region}`, amount: o.amount, at: new Date(o.at).toISOString() }),
+    ),
+    timestamp: BigInt(o.at),
+  };
+}
+
+/** Per `region|window_start` (ISO), the revenue and order count of the minute (or of windows of `windowMs`). */
+export function expectedRevenue(
+  orders: readonly Order[],
+  windowMs = MINUTE,
+): Map<string, { revenue: number; orders: number }> {
   const out = new Map<string, { revenue: number; orders: number }>();
   for (const o of orders) {
-    const k = `r${o.region}|${new Date(Math.floor(o.at / MINUTE) * MINUTE).toISOString()}`;
+    const k = `r${o.region}|${new Date(Math.floor(o.at / windowMs) * windowMs).toISOString()}`;
     const v = out.get(k) ?? { revenue: 0, orders: 0 };
     out.set(k, { revenue: v.revenue + o.amount, orders: v.orders + 1 });
   }
@@ -180,24 +185,30 @@ export interface WorkerProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts `napkin worker --flow rev_<prefix>` in `dir` (300 ms epochs, 2 s session timeout). */
-export function startWorker(dir: string, prefix: string, env: Readonly<Record<string, string>> = {}): WorkerProcess {
-  const child = spawn(
-    process.execPath,
-    [
-      BIN,
-      '--project',
-      dir,
-      'worker',
-      '--flow',
-      `rev_${prefix}`,
-      '--epoch-interval',
-      '300ms',
-      '--session-timeout',
-      '2s',
-    ],
-    { cwd: dir, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+/** `napkin worker` options; one left out takes the CLI's default (the epoch interval then comes from the SLA). */
+export interface WorkerFlags {
+  readonly epochInterval?: string;
+  readonly sessionTimeout?: string;
+}
+
+/** Short epochs and session timeout, so that the tests' kills and rebalances play out in seconds. */
+export const TEST_WORKER_FLAGS: WorkerFlags = { epochInterval: '300ms', sessionTimeout: '2s' };
+
+/** Starts `napkin worker --flow rev_<prefix>` in `dir` (300 ms epochs, 2 s session timeout unless `flags` say). */
+export function startWorker(
+  dir: string,
+  prefix: string,
+  env: Readonly<Record<string, string>> = {},
+  flags: WorkerFlags = TEST_WORKER_FLAGS,
+): WorkerProcess {
+  const args = [BIN, '--project', dir, 'worker', '--flow', `rev_${prefix}`];
+  if (flags.epochInterval !== undefined) args.push('--epoch-interval', flags.epochInterval);
+  if (flags.sessionTimeout !== undefined) args.push('--session-timeout', flags.sessionTimeout);
+  const child = spawn(process.execPath, args, {
+    cwd: dir,
+    env: { ...process.env, NO_COLOR: '1', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let err = '';
   child.stderr?.on('data', (d: Buffer) => {
     err += d.toString();
