@@ -101,6 +101,10 @@ export async function runWorker(ws: Workspace, o: WorkerOptions): Promise<void> 
     const partitions = await partitionCounts(fetcher, conn, plan);
     assertPartitionLocal(b, plan, partitions);
     group.topics.trackAll(topic);
+    // The client reports a failed rejoin as an 'error' event: the worker stops with it, between epochs.
+    group.on('error', (e: unknown) =>
+      worker.fail(kafkaFailure(`flow ${o.flow}: consumer group ${workerGroup(o.flow)}`, e, conn)),
+    );
     group.on(
       'consumer:group:join',
       (p: { generationId: number; assignments?: { topic: string; partitions: number[] }[] }) =>
@@ -129,6 +133,7 @@ class Worker {
   /** Partitions let go after a fence, by the generation then: not taken again until the group moves on. */
   private readonly letGo = new Map<number, { readonly generation: number; readonly at: number }>();
   private readonly stall = new StallWatch();
+  private failure: Error | undefined;
 
   constructor(
     private readonly ws: Workspace,
@@ -141,6 +146,11 @@ class Worker {
     private readonly notice: (line: string) => void,
     private readonly sessionMs: number,
   ) {}
+
+  /** Stops the worker at its next step with `e`. */
+  fail(e: Error): void {
+    this.failure ??= e;
+  }
 
   assign(generation: number, partitions: readonly number[]): void {
     this.generation = generation;
@@ -157,6 +167,7 @@ class Worker {
     this.stall.start();
     try {
       while (!stop.signal.aborted) {
+        if (this.failure !== undefined) throw this.failure;
         await this.reconcile();
         for (const t of [...this.tasks.values()]) await this.epochOf(t, stop.signal.aborted);
         const wait = Number.isFinite(intervalMs) ? intervalMs : 1000;
