@@ -131,6 +131,7 @@ test('any sequence of replays leaves every record once: as a row or in the quara
             const ds = dataset(NAME, { storage: jsonl('e.jsonl'), contract: contractOf(symbols) });
             const ws = {
               root,
+              project: { name: 'p' },
               plan: { datasets: new Map([[NAME, { dataset: ds }]]) },
               warehousePath: ':memory:',
             } as unknown as Workspace;
