@@ -94,7 +94,8 @@ export class KafkaEpochStore implements EpochLog {
         const t = await producer.beginTransaction({ producerId: -1n, producerEpoch: -1 });
         await t.cancel();
       } catch (e) {
-        if (isFenced(e)) throw new KafkaFencedError(txnId, what, undefined);
+        if (isFenced(e))
+          throw new KafkaFencedError(txnId, what, undefined, 'another worker took this partition of the flow');
         throw kafkaFailure(`${what}: initialising transactional id ${txnId} failed`, e, conn);
       }
       const store = new KafkaEpochStore(flow, partition, conn, producer, txnId, group);
@@ -214,7 +215,8 @@ export class KafkaEpochStore implements EpochLog {
     } catch (e) {
       if (tx !== undefined && !tx.completed) await tx.abort().catch(() => undefined);
       const full = `flow ${this.flow} partition ${this.partition}: ${what}`;
-      if (isFenced(e)) throw new KafkaFencedError(this.txnId, full, undefined);
+      if (isFenced(e))
+        throw new KafkaFencedError(this.txnId, full, undefined, 'another worker took this partition of the flow');
       throw kafkaFailure(`${full}: writing to ${EPOCHS_TOPIC} failed`, e, this.conn);
     }
   }

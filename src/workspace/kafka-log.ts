@@ -87,7 +87,8 @@ export class KafkaLog {
         const t = await producer.beginTransaction({ producerId: -1n, producerEpoch: -1 });
         await t.cancel();
       } catch (e) {
-        if (isFenced(e)) throw new KafkaFencedError(txnId, what, undefined);
+        if (isFenced(e))
+          throw new KafkaFencedError(txnId, what, undefined, 'another napkin process writes this topic of the log');
         throw kafkaFailure(`${what}: initialising transactional id ${txnId} failed`, e, conn);
       }
       await log.lookUp();
@@ -140,7 +141,12 @@ export class KafkaLog {
     } catch (e) {
       if (tx !== undefined && !tx.completed) await tx.abort().catch(() => undefined);
       if (isFenced(e))
-        throw new KafkaFencedError(`${this.topic}.writer`, `napkin's log topic ${this.topic}`, undefined);
+        throw new KafkaFencedError(
+          `${this.topic}.writer`,
+          `napkin's log topic ${this.topic}`,
+          undefined,
+          'another napkin process writes this topic of the log',
+        );
       throw kafkaFailure(`napkin's log on Kafka: appending to topic ${this.topic} failed`, e, this.conn);
     }
   }

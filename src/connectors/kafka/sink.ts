@@ -62,9 +62,11 @@ export class KafkaFencedError extends Error {
     readonly transactionalId: string,
     what: string,
     epoch: number | undefined,
+    /** Who else writes under the id, in the words of the thing fenced. */
+    other = 'another napkin process runs this sink',
   ) {
     super(
-      `fenced: ${what}: transactional id ${transactionalId} was taken over by a newer producer (another napkin process runs this sink, or the brokers aborted a transaction that outlived its timeout); this process stops${epoch === undefined ? '' : ` without committing epoch ${epoch}`} and does not retry`,
+      `fenced: ${what}: transactional id ${transactionalId} was taken over by a newer producer (${other}, or the brokers aborted a transaction that outlived its timeout); this process stops${epoch === undefined ? '' : ` without committing epoch ${epoch}`} and does not retry`,
     );
   }
 }
