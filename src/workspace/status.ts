@@ -405,7 +405,7 @@ interface Judged {
   readonly ratio: number;
 }
 
-function judge(ratio: number): Health {
+export function judge(ratio: number): Health {
   return ratio > 1 ? 'BREACHED' : ratio >= 0.8 ? 'AT RISK' : 'OK';
 }
 

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Consumer } from '@platformatic/kafka';
-import { removeDir, tempProject } from '../helpers.ts';
+import type { PartitionStatus } from '../../src/workspace/worker-status.ts';
+import { napkin, removeDir, show, tempProject } from '../helpers.ts';
 import { useKafkaServer } from '../kafka-server.ts';
 import { RETRY } from './committed.ts';
 import {
@@ -99,6 +100,20 @@ describe('napkin worker (scale-out over a consumer group)', () => {
       });
       const ends = (await c.listOffsets({ topics: [`${prefix}.orders`] })).get(`${prefix}.orders`) ?? [];
       assert.deepEqual(committed.get(`${prefix}.orders`), ends);
+      // napkin status --workers tells the same from the epoch records: every partition committed, caught up, one version.
+      const st = napkin(dir, 'status', '--workers', `rev_${prefix}`, '--json');
+      assert.equal(st.status, 0, show(st));
+      const parts = (JSON.parse(st.stdout) as { partitions: PartitionStatus[] }).partitions;
+      assert.deepEqual(
+        parts.map((p) => [p.partition, p.health, p.inputs[0].lag, p.inputs[0].end, p.inFlight]),
+        ends.map((end, p) => [p, 'OK', 0, Number(end), undefined]),
+      );
+      assert.ok(parts.every((p) => p.committed > 0 && p.fingerprint === parts[0].fingerprint));
+      const text = napkin(dir, 'status', '--workers', `rev_${prefix}`);
+      assert.match(
+        text.stdout,
+        /partition 0 +OK +epoch \d+ committed .* ago, version \w{12}; w1\.orders \d+\/\d+ \(lag 0\)/,
+      );
     } finally {
       await c.close(true);
     }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { shortFingerprint } from '../../plan/fingerprint.ts';
 import { type FlowStatus, formatAge, projectStatus, type StageStatus } from '../../workspace/status.ts';
+import { type WorkerFlowStatus, workerStatus } from '../../workspace/worker-status.ts';
 import { openWorkspace } from '../../workspace/workspace.ts';
 import { EXIT, type Globals, guarded, type SetOutcome } from '../outcome.ts';
 
@@ -15,13 +16,22 @@ export function registerStatus(program: Command, globals: Globals, set: SetOutco
       'per flow and stage: health against the SLA (lag, watermark delay, last commit), running version, checkpoint and record counts',
     )
     .option('--json', 'print the status as JSON')
+    .option(
+      '--workers <flow>',
+      'the partitions of a flow run by napkin worker, from its epoch records and topics in Kafka',
+    )
     .addHelpText(
       'after',
-      '\nReads without taking any lock: safe while flows run.\nExit code 0 whatever the health: scripts read --json.\n\nExamples:\n  napkin status\n  napkin status --json',
+      '\nReads without taking any lock: safe while flows run.\nExit code 0 whatever the health: scripts read --json.\n\nExamples:\n  napkin status\n  napkin status --json\n  napkin status --workers revenue_per_minute',
     )
-    .action((opts: { json?: boolean }) =>
+    .action((opts: { json?: boolean; workers?: string }) =>
       guarded(set, async () => {
         const ws = await openWorkspace(globals().project);
+        if (opts.workers !== undefined) {
+          const w = await workerStatus(ws, opts.workers);
+          process.stdout.write(opts.json ? `${JSON.stringify(w, null, 2)}\n` : formatWorkers(w));
+          return { code: EXIT.ok };
+        }
         const status = await projectStatus(ws);
         if (opts.json) process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
         else {
@@ -125,4 +135,15 @@ function table(rows: readonly string[][], left: number): string[] {
   return rows.map((r) =>
     `  ${r.map((v, i) => (r.length < n ? v : i < left ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ')}`.trimEnd(),
   );
+}
+
+function formatWorkers(w: WorkerFlowStatus): string {
+  const lines = w.partitions.map((p) => {
+    const lag = p.inputs.map((i) => `${i.topic} ${i.committed}/${i.end} (lag ${i.lag})`).join(', ');
+    const age = p.committedAt === undefined ? 'never' : `${formatAge(Date.now() - Date.parse(p.committedAt))} ago`;
+    const flight = p.inFlight === undefined ? '' : `, epoch ${p.inFlight} in flight`;
+    const version = p.fingerprint === undefined ? '' : `, version ${shortFingerprint(p.fingerprint)}`;
+    return `  partition ${String(p.partition).padEnd(3)} ${p.health.padEnd(9)} epoch ${p.committed} committed ${age}${flight}${version}; ${lag}`;
+  });
+  return `${w.flow} (workers: consumer group ${w.group}, SLA ${formatAge(w.slaMs)})\n${lines.join('\n')}\n`;
 }
