@@ -8,7 +8,7 @@ import {
   kafkaFailure,
 } from '../connectors/kafka/client.ts';
 import { readCommitted, stableBounds } from '../connectors/kafka/commits.ts';
-import { KafkaFencedError } from '../connectors/kafka/sink.ts';
+import { initTransactions, KafkaFencedError } from '../connectors/kafka/sink.ts';
 import type { QuarantineEntry } from '../runtime/quarantine.ts';
 import {
   type CheckpointManifest,
@@ -89,15 +89,7 @@ export class KafkaEpochStore implements EpochLog {
       timeout: TRANSACTION_TIMEOUT_MS,
     });
     try {
-      try {
-        // As the sinks do (sink.ts): the first beginTransaction runs InitProducerId, which fences the previous owner.
-        const t = await producer.beginTransaction({ producerId: -1n, producerEpoch: -1 });
-        await t.cancel();
-      } catch (e) {
-        if (isFenced(e))
-          throw new KafkaFencedError(txnId, what, undefined, 'another worker took this partition of the flow');
-        throw kafkaFailure(`${what}: initialising transactional id ${txnId} failed`, e, conn);
-      }
+      await initTransactions(producer, txnId, what, conn, 'another worker took this partition of the flow');
       const store = new KafkaEpochStore(flow, partition, conn, producer, txnId, group);
       await store.load();
       return store;

@@ -1,13 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import {
-  Admin,
-  Consumer,
-  FetchIsolationLevels,
-  IS_CONTROL,
-  IS_TRANSACTIONAL,
-  ListOffsetTimestamps,
-  Producer,
-} from '@platformatic/kafka';
+import { Admin, Consumer, FetchIsolationLevels, ListOffsetTimestamps, Producer } from '@platformatic/kafka';
 import {
   clientOptions,
   closeClient,
@@ -16,8 +8,8 @@ import {
   type KafkaConnection,
   kafkaFailure,
 } from '../connectors/kafka/client.ts';
-import { KafkaFencedError } from '../connectors/kafka/sink.ts';
-import { Aborted, isAbortMarker } from '../connectors/kafka/source.ts';
+import { Aborted, type FetchedPartition, fetchPartition, visibleRecords } from '../connectors/kafka/fetch.ts';
+import { initTransactions, KafkaFencedError } from '../connectors/kafka/sink.ts';
 import type { LogRecord } from '../log/frame.ts';
 import type { AppendRecord } from '../log/log.ts';
 import type { AppendResult } from '../log/partition.ts';
@@ -82,15 +74,7 @@ export class KafkaLog {
     });
     const log = new KafkaLog(cacheDir, topic, conn, producer, consumer);
     try {
-      try {
-        // Fences the previous writer and settles its open transaction (as the sinks do, see sink.ts).
-        const t = await producer.beginTransaction({ producerId: -1n, producerEpoch: -1 });
-        await t.cancel();
-      } catch (e) {
-        if (isFenced(e))
-          throw new KafkaFencedError(txnId, what, undefined, 'another napkin process writes this topic of the log');
-        throw kafkaFailure(`${what}: initialising transactional id ${txnId} failed`, e, conn);
-      }
+      await initTransactions(producer, txnId, what, conn, 'another napkin process writes this topic of the log');
       await log.lookUp();
       log.starts = await log.offset(ListOffsetTimestamps.EARLIEST);
       log.ends = await log.offset(ListOffsetTimestamps.LATEST);
@@ -157,24 +141,9 @@ export class KafkaLog {
     const aborted = new Aborted();
     let pos = Math.max(from, this.starts);
     while (out.length < max && pos < this.ends) {
-      const part = await this.fetch(pos);
-      aborted.list(part.abortedTransactions);
-      let next = pos;
-      for (const b of part.records ?? []) {
-        const lastOffset = b.firstOffset + BigInt(b.lastOffsetDelta);
-        next = Math.max(next, Number(lastOffset) + 1);
-        aborted.reach(lastOffset);
-        if (b.attributes & IS_CONTROL) {
-          if (isAbortMarker(b)) aborted.end(b.producerId);
-          continue;
-        }
-        if (b.attributes & IS_TRANSACTIONAL && aborted.inside(b.producerId)) continue;
-        for (const r of b.records) {
-          const offset = Number(b.firstOffset) + r.offsetDelta;
-          if (offset < pos || out.length >= max) continue;
-          out.push({ offset, timestamp: Number(b.firstTimestamp + r.timestampDelta), key: r.key, value: r.value });
-        }
-      }
+      const next = visibleRecords(await this.fetch(pos), aborted, pos, this.ends, (r) => {
+        if (out.length < max) out.push({ offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value });
+      });
       if (next === pos) break;
       pos = next;
     }
@@ -186,32 +155,14 @@ export class KafkaLog {
     await closeClient(this.consumer);
   }
 
-  private async fetch(pos: number) {
+  private async fetch(pos: number): Promise<FetchedPartition> {
     try {
-      const r = await this.consumer.fetch({
-        node: this.leader,
-        topics: [
-          {
-            topicId: this.topicId,
-            partitions: [
-              {
-                partition: 0,
-                fetchOffset: BigInt(pos),
-                partitionMaxBytes: FETCH_BYTES,
-                currentLeaderEpoch: -1,
-                lastFetchedEpoch: -1,
-              },
-            ],
-          },
-        ],
-        maxWaitTime: 0,
-        minBytes: 0,
-        maxBytes: FETCH_BYTES,
-        isolationLevel: READ_COMMITTED,
-      });
-      const part = r.responses[0]?.partitions[0];
-      if (part === undefined) throw new Error('the response holds no partition');
-      return part;
+      return await fetchPartition(
+        this.consumer,
+        { topicId: this.topicId, node: this.leader, partition: 0 },
+        pos,
+        FETCH_BYTES,
+      );
     } catch (e) {
       throw kafkaFailure(`napkin's log on Kafka: reading topic ${this.topic} at offset ${pos} failed`, e, this.conn);
     }

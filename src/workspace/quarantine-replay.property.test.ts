@@ -125,8 +125,17 @@ test('any sequence of replays leaves every record once: as a row or in the quara
               .filter((r): r is Rec => r !== undefined)
               .filter((r, k, all) => all.findIndex((x) => x.id === r.id) === k)
               .map((r) => ({ id: idOf(r), record: { id: r.id, status: r.status, qty: r.id }, at: `fix ${r.id}` }));
-            const targets =
-              fixes.length > 0 ? fixes.map((f) => records[f.record.id as number]) : picked.length > 0 ? picked : bad;
+            // A record picked twice is one target: its outcome is judged once, before the model counts it a row.
+            const targets = [
+              ...new Map(
+                (fixes.length > 0
+                  ? fixes.map((f) => records[f.record.id as number])
+                  : picked.length > 0
+                    ? picked
+                    : bad
+                ).map((r) => [r.id, r]),
+              ).values(),
+            ];
             const ids = fixes.length > 0 ? [] : [...new Set(picked.map(idOf))];
             const ds = dataset(NAME, { storage: jsonl('e.jsonl'), contract: contractOf(symbols) });
             const ws = {

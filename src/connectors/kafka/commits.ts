@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Admin, type Consumer, FetchIsolationLevels, IS_CONTROL, IS_TRANSACTIONAL } from '@platformatic/kafka';
+import { type Admin, type Consumer, FetchIsolationLevels } from '@platformatic/kafka';
 import { COMMITS_TOPIC, errorIds, type KafkaConnection, kafkaFailure } from './client.ts';
-import { Aborted, isAbortMarker } from './source.ts';
+import { Aborted, type FetchedPartition, fetchPartition, visibleRecords } from './fetch.ts';
 
 /**
  * Commit keys of napkin's Kafka sinks (spec reliability §2.4, §2.5). Every transaction a sink commits holds, besides
@@ -104,50 +104,15 @@ export async function readCommitted(
   const aborted = new Aborted();
   let pos = lo;
   while (pos < hi) {
-    let response: Awaited<ReturnType<Consumer['fetch']>>;
+    let part: FetchedPartition;
     try {
-      response = await consumer.fetch({
-        node: t.node,
-        topics: [
-          {
-            topicId: t.id,
-            partitions: [
-              {
-                partition: 0,
-                fetchOffset: BigInt(pos),
-                partitionMaxBytes: 1 << 20,
-                currentLeaderEpoch: -1,
-                lastFetchedEpoch: -1,
-              },
-            ],
-          },
-        ],
-        maxWaitTime: 0,
-        minBytes: 0,
-        maxBytes: 1 << 20,
-        isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-      });
+      part = await fetchPartition(consumer, { topicId: t.id, node: t.node, partition: 0 }, pos, 1 << 20);
     } catch (e) {
       throw fail(`reading offsets ${pos}–${hi - 1}`, e);
     }
-    const part = response.responses[0]?.partitions[0];
-    aborted.list(part?.abortedTransactions ?? []);
-    let next = pos;
-    for (const b of part?.records ?? []) {
-      const last = b.firstOffset + BigInt(b.lastOffsetDelta);
-      next = Math.max(next, Number(last) + 1);
-      aborted.reach(last);
-      if (b.attributes & IS_CONTROL) {
-        if (isAbortMarker(b)) aborted.end(b.producerId);
-        continue;
-      }
-      if (b.attributes & IS_TRANSACTIONAL && aborted.inside(b.producerId)) continue;
-      for (const r of b.records) {
-        const o = Number(b.firstOffset) + r.offsetDelta;
-        if (o < pos || o >= hi || r.key === null) continue;
-        onRecord(r.key, r.value, o);
-      }
-    }
+    const next = visibleRecords(part, aborted, pos, hi, (r) => {
+      if (r.key !== null) onRecord(r.key, r.value, r.offset);
+    });
     // Nothing past `pos` below the stable offset: the rest of the range is gone (compaction) or empty.
     if (next === pos) break;
     pos = next;

@@ -1,10 +1,4 @@
-import {
-  type Consumer,
-  FetchIsolationLevels,
-  IS_CONTROL,
-  IS_TRANSACTIONAL,
-  ListOffsetTimestamps,
-} from '@platformatic/kafka';
+import { type Consumer, FetchIsolationLevels, ListOffsetTimestamps } from '@platformatic/kafka';
 import type { Contract } from '../../flow/contract.ts';
 import type { KafkaStorage } from '../../flow/kafka-storage.ts';
 import { type BatchBuilder, emptyBatch, finishBuilder, newColumns } from '../../runtime/batch.ts';
@@ -12,7 +6,7 @@ import type { SourceChunk, SourceReader } from '../../runtime/execute.ts';
 import type { QuarantineEntry } from '../../runtime/quarantine.ts';
 import { type KafkaConnection, kafkaFailure } from './client.ts';
 import { type FetchedRecord, RecordDecoder } from './codec.ts';
-import { Aborted, isAbortMarker } from './source.ts';
+import { Aborted, type FetchedPartition, fetchPartition, visibleRecords } from './fetch.ts';
 
 const READ_COMMITTED = FetchIsolationLevels.READ_COMMITTED;
 /**
@@ -124,73 +118,34 @@ export class KafkaPartitionInput {
     let pos = from;
     let boundary = (Math.floor(from / CHUNK_OFFSETS) + 1) * CHUNK_OFFSETS;
     while (pos < to) {
-      const part = await this.fetch(pos);
-      aborted.list(part.abortedTransactions);
-      let next = pos;
-      for (const b of part.records ?? []) {
-        const last = b.firstOffset + BigInt(b.lastOffsetDelta);
-        next = Math.max(next, Math.min(Number(last) + 1, to));
-        aborted.reach(last);
-        if (b.attributes & IS_CONTROL) {
-          if (isAbortMarker(b)) aborted.end(b.producerId);
-          continue;
+      const fetched: FetchedRecord[] = [];
+      const next = visibleRecords(await this.fetch(pos), aborted, pos, to, (r) => fetched.push(r));
+      for (const r of fetched) {
+        while (r.offset >= boundary) {
+          if (pending.length > 0 || builder.length > 0) yield flush(boundary);
+          boundary += CHUNK_OFFSETS;
         }
-        if (b.attributes & IS_TRANSACTIONAL && aborted.inside(b.producerId)) continue;
-        const first = Number(b.firstOffset);
-        for (const r of b.records) {
-          const offset = first + r.offsetDelta;
-          if (offset < pos || offset >= to) continue;
-          while (offset >= boundary) {
-            if (pending.length > 0 || builder.length > 0) yield flush(boundary);
-            boundary += CHUNK_OFFSETS;
-          }
-          pending.push({
-            partition: this.partition,
-            offset,
-            timestamp: Number(b.firstTimestamp + r.timestampDelta),
-            key: r.key,
-            value: r.value,
-            headers: r.headers,
-          });
-        }
+        pending.push(r);
       }
       if (next === pos)
         throw new Error(
           `${this.what}: reading offsets ${pos}–${to - 1} found nothing at ${pos}, though the partition's stable end was ${this.ends}: the partition was truncated or recreated`,
         );
-      pos = next;
+      pos = Math.min(next, to);
     }
     if (pending.length > 0 || builder.length > 0) yield flush(to);
   }
 
-  private async fetch(pos: number) {
+  private async fetch(pos: number): Promise<FetchedPartition> {
     for (let attempt = 0; ; attempt++) {
       const meta = await this.lookUp(attempt > 0);
       try {
-        const r = await this.consumer.fetch({
-          node: meta.leader,
-          topics: [
-            {
-              topicId: meta.topicId,
-              partitions: [
-                {
-                  partition: this.partition,
-                  fetchOffset: BigInt(pos),
-                  partitionMaxBytes: FETCH_BYTES,
-                  currentLeaderEpoch: -1,
-                  lastFetchedEpoch: -1,
-                },
-              ],
-            },
-          ],
-          maxWaitTime: 0,
-          minBytes: 0,
-          maxBytes: FETCH_BYTES,
-          isolationLevel: READ_COMMITTED,
-        });
-        const part = r.responses[0]?.partitions[0];
-        if (part === undefined) throw new Error('the response holds no partition');
-        return part;
+        return await fetchPartition(
+          this.consumer,
+          { topicId: meta.topicId, node: meta.leader, partition: this.partition },
+          pos,
+          FETCH_BYTES,
+        );
       } catch (e) {
         // A leader that moved answers NOT_LEADER: look it up again, once.
         if (attempt > 0) throw kafkaFailure(`${this.what}: fetching offset ${pos} failed`, e, this.conn);

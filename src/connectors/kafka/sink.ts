@@ -56,6 +56,28 @@ export function transactionalId(flow: string, sink: string, partition: string): 
   return `napkin.${flow}.${sink}.${partition}`;
 }
 
+/**
+ * Initialises a transactional producer (InitProducerId, run by the client's first beginTransaction): it fences the
+ * previous producer of the id and aborts or completes that one's last transaction. Nothing is added to the
+ * transaction begun, so cancelling it is local. No expected producer id (−1): the client's default, 0, makes the broker
+ * fence a new owner whose previous producer had another id (KIP-360's check). `other` says who else could hold the id.
+ */
+export async function initTransactions(
+  producer: Producer,
+  txnId: string,
+  what: string,
+  conn: KafkaConnection,
+  other?: string,
+): Promise<void> {
+  try {
+    const t = await producer.beginTransaction({ producerId: -1n, producerEpoch: -1 });
+    await t.cancel();
+  } catch (e) {
+    if (isFenced(e)) throw new KafkaFencedError(txnId, what, undefined, other);
+    throw kafkaFailure(`${what}: initialising transactional id ${txnId} failed`, e, conn);
+  }
+}
+
 /** Thrown when a newer producer with the sink's transactional id took over: the run stops, it never retries. */
 export class KafkaFencedError extends Error {
   constructor(
@@ -118,17 +140,7 @@ export async function openKafkaSink(o: KafkaSinkOptions): Promise<SinkWriter> {
     } finally {
       await admin.close().catch(() => undefined);
     }
-    try {
-      // beginTransaction initialises the producer id the first time (InitProducerId: fences the previous owner,
-      // aborts or completes its last transaction); nothing is added to this transaction, so cancelling it is local.
-      // No expected producer id (-1): the client's default, 0, makes the broker fence a new owner whose previous
-      // producer had another id (KIP-360's check).
-      const t = await producer.beginTransaction({ producerId: -1n, producerEpoch: -1 });
-      await t.cancel();
-    } catch (e) {
-      if (isFenced(e)) throw new KafkaFencedError(txnId, what, undefined);
-      throw kafkaFailure(`${what}: initialising transactional id ${txnId} failed`, e, conn);
-    }
+    await initTransactions(producer, txnId, what, conn);
     const last = await lastCommit(
       consumer,
       txnId,

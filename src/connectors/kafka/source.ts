@@ -1,11 +1,4 @@
-import {
-  Consumer,
-  FetchIsolationLevels,
-  IS_CONTROL,
-  IS_TRANSACTIONAL,
-  ListOffsetTimestamps,
-  type RecordsBatch,
-} from '@platformatic/kafka';
+import { Consumer, FetchIsolationLevels, ListOffsetTimestamps } from '@platformatic/kafka';
 import type { Contract } from '../../flow/contract.ts';
 import type { KafkaStorage } from '../../flow/kafka-storage.ts';
 import { BATCH_ROWS, type BatchBuilder, emptyBatch, finishBuilder, newColumns } from '../../runtime/batch.ts';
@@ -13,6 +6,7 @@ import type { SourceChunk } from '../../runtime/execute.ts';
 import type { QuarantineEntry } from '../../runtime/quarantine.ts';
 import { clientOptions, closeClient, errorIds, type KafkaConnection, kafkaFailure, resolveBrokers } from './client.ts';
 import { type FetchedRecord, RecordDecoder } from './codec.ts';
+import { Aborted, visibleRecords } from './fetch.ts';
 
 /** Per partition (its number as text), the offset of the next record to read. */
 export type KafkaPosition = Readonly<Record<string, number>>;
@@ -168,22 +162,8 @@ export class KafkaTail {
           const p = part.partitionIndex;
           const from = requested.get(p);
           if (from === undefined) continue;
-          const aborted = this.abortedOf(p);
-          aborted.list(part.abortedTransactions);
           const records: FetchedRecord[] = [];
-          let next = from;
-          for (const b of part.records ?? []) {
-            const last = b.firstOffset + BigInt(b.lastOffsetDelta);
-            next = Math.max(next, Number(last) + 1);
-            aborted.reach(last);
-            if (b.attributes & IS_CONTROL) {
-              // An abort marker ends its producer's aborted transaction; a commit marker carries nothing to read.
-              if (isAbortMarker(b)) aborted.end(b.producerId);
-              continue;
-            }
-            if (b.attributes & IS_TRANSACTIONAL && aborted.inside(b.producerId)) continue;
-            collect(b, p, from, records);
-          }
+          const next = visibleRecords(part, this.abortedOf(p), from, Number.POSITIVE_INFINITY, (r) => records.push(r));
           if (next !== from) {
             this.positions.set(p, next);
             moved = true;
@@ -315,62 +295,5 @@ export class KafkaTail {
         `${this.what}: fetching partitions ${partitions.join(', ')} at offsets ${partitions.map((p) => requested.get(p)).join(', ')} failed: an offset is outside its partition (retention deleted records napkin had not read, or the topic was recreated); napkin never resets a position silently: raise the retention, or reset the dataset's topic`,
       );
     return kafkaFailure(`${this.what}: fetching failed`, e, this.conn);
-  }
-}
-
-/**
- * The aborted transactions of one partition, as the Java consumer tracks them: the brokers list, with each fetch,
- * the aborted transactions that overlap it (producer id, first offset); once the batches read reach a transaction's
- * first offset its producer is inside an aborted transaction, and its transactional batches are skipped until its
- * abort marker. The list and the state carry over from fetch to fetch, so a transaction whose marker comes in a
- * later fetch than its records is skipped all the same.
- */
-export class Aborted {
-  private pending: { readonly producer: bigint; readonly first: bigint }[] = [];
-  private readonly active = new Set<bigint>();
-
-  list(txns: readonly { readonly producerId: bigint; readonly firstOffset: bigint }[]): void {
-    if (txns.length === 0) return;
-    for (const t of txns)
-      if (!this.pending.some((x) => x.producer === t.producerId && x.first === t.firstOffset))
-        this.pending.push({ producer: t.producerId, first: t.firstOffset });
-    this.pending.sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0));
-  }
-
-  /** The batches read reach `last`: every listed transaction starting by then is under way. */
-  reach(last: bigint): void {
-    while (this.pending.length > 0 && this.pending[0].first <= last)
-      this.active.add((this.pending.shift() as { producer: bigint }).producer);
-  }
-
-  inside(producer: bigint): boolean {
-    return this.active.has(producer);
-  }
-
-  end(producer: bigint): void {
-    this.active.delete(producer);
-  }
-}
-
-/** An abort marker: a control batch whose record key has type 0 (ABORT; 1 is COMMIT). */
-export function isAbortMarker(b: RecordsBatch): boolean {
-  const key = b.records[0]?.key;
-  return key !== null && key !== undefined && key.length >= 4 && key.readInt16BE(2) === 0;
-}
-
-function collect(b: RecordsBatch, partition: number, from: number, out: FetchedRecord[]): void {
-  const first = Number(b.firstOffset);
-  for (const r of b.records) {
-    const offset = first + r.offsetDelta;
-    // A fetch starts at the batch holding the requested offset: records before it were read already.
-    if (offset < from) continue;
-    out.push({
-      partition,
-      offset,
-      timestamp: Number(b.firstTimestamp + r.timestampDelta),
-      key: r.key,
-      value: r.value,
-      headers: r.headers,
-    });
   }
 }

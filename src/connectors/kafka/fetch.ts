@@ -1,0 +1,133 @@
+import {
+  type Consumer,
+  FetchIsolationLevels,
+  IS_CONTROL,
+  IS_TRANSACTIONAL,
+  type RecordsBatch,
+} from '@platformatic/kafka';
+import type { FetchedRecord } from './codec.ts';
+
+/** One partition of a fetch response. */
+export type FetchedPartition = Awaited<ReturnType<Consumer['fetch']>>['responses'][number]['partitions'][number];
+
+/** Where a partition is: its topic id and leader, and its number. */
+export interface PartitionAddress {
+  readonly topicId: string;
+  readonly node: number;
+  readonly partition: number;
+}
+
+/** One read_committed fetch of one partition from `pos`, without waiting for records to arrive. */
+export async function fetchPartition(
+  consumer: Consumer,
+  at: PartitionAddress,
+  pos: number,
+  maxBytes: number,
+): Promise<FetchedPartition> {
+  const r = await consumer.fetch({
+    node: at.node,
+    topics: [
+      {
+        topicId: at.topicId,
+        partitions: [
+          {
+            partition: at.partition,
+            fetchOffset: BigInt(pos),
+            partitionMaxBytes: maxBytes,
+            currentLeaderEpoch: -1,
+            lastFetchedEpoch: -1,
+          },
+        ],
+      },
+    ],
+    maxWaitTime: 0,
+    minBytes: 0,
+    maxBytes,
+    isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+  });
+  const part = r.responses[0]?.partitions[0];
+  if (part === undefined) throw new Error(`the fetch response holds no partition ${at.partition}`);
+  return part;
+}
+
+/**
+ * Hands the records of a fetched partition that a read_committed reader sees, with offsets from `pos` (a fetch starts
+ * at the batch holding it) up to `to` (exclusive), to `onRecord` in offset order: control batches only move the
+ * position, and transactional batches of an aborted transaction are skipped (`aborted` carries that state from fetch
+ * to fetch). Returns the offset after the last batch read, or `pos` when the response held none.
+ */
+export function visibleRecords(
+  part: FetchedPartition,
+  aborted: Aborted,
+  pos: number,
+  to: number,
+  onRecord: (r: FetchedRecord) => void,
+): number {
+  aborted.list(part.abortedTransactions);
+  let next = pos;
+  for (const b of part.records ?? []) {
+    const last = b.firstOffset + BigInt(b.lastOffsetDelta);
+    next = Math.max(next, Number(last) + 1);
+    aborted.reach(last);
+    if (b.attributes & IS_CONTROL) {
+      // An abort marker ends its producer's aborted transaction; a commit marker carries nothing to read.
+      if (isAbortMarker(b)) aborted.end(b.producerId);
+      continue;
+    }
+    if (b.attributes & IS_TRANSACTIONAL && aborted.inside(b.producerId)) continue;
+    const first = Number(b.firstOffset);
+    for (const r of b.records) {
+      const offset = first + r.offsetDelta;
+      if (offset < pos || offset >= to) continue;
+      onRecord({
+        partition: part.partitionIndex,
+        offset,
+        timestamp: Number(b.firstTimestamp + r.timestampDelta),
+        key: r.key,
+        value: r.value,
+        headers: r.headers,
+      });
+    }
+  }
+  return next;
+}
+
+/**
+ * The aborted transactions of one partition, as the Java consumer tracks them: the brokers list, with each fetch,
+ * the aborted transactions that overlap it (producer id, first offset); once the batches read reach a transaction's
+ * first offset its producer is inside an aborted transaction, and its transactional batches are skipped until its
+ * abort marker. The list and the state carry over from fetch to fetch, so a transaction whose marker comes in a
+ * later fetch than its records is skipped all the same.
+ */
+export class Aborted {
+  private pending: { readonly producer: bigint; readonly first: bigint }[] = [];
+  private readonly active = new Set<bigint>();
+
+  list(txns: readonly { readonly producerId: bigint; readonly firstOffset: bigint }[]): void {
+    if (txns.length === 0) return;
+    for (const t of txns)
+      if (!this.pending.some((x) => x.producer === t.producerId && x.first === t.firstOffset))
+        this.pending.push({ producer: t.producerId, first: t.firstOffset });
+    this.pending.sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0));
+  }
+
+  /** The batches read reach `last`: every listed transaction starting by then is under way. */
+  reach(last: bigint): void {
+    while (this.pending.length > 0 && this.pending[0].first <= last)
+      this.active.add((this.pending.shift() as { producer: bigint }).producer);
+  }
+
+  inside(producer: bigint): boolean {
+    return this.active.has(producer);
+  }
+
+  end(producer: bigint): void {
+    this.active.delete(producer);
+  }
+}
+
+/** An abort marker: a control batch whose record key has type 0 (ABORT; 1 is COMMIT). */
+export function isAbortMarker(b: RecordsBatch): boolean {
+  const key = b.records[0]?.key;
+  return key !== null && key !== undefined && key.length >= 4 && key.readInt16BE(2) === 0;
+}
