@@ -134,6 +134,8 @@ class Worker {
   private readonly letGo = new Map<number, { readonly generation: number; readonly at: number }>();
   private readonly stall = new StallWatch();
   private failure: Error | undefined;
+  /** Per partition, the transactions in a row the brokers failed with an unknown outcome. */
+  private readonly unsettled = new Map<number, number>();
 
   constructor(
     private readonly ws: Workspace,
@@ -270,9 +272,19 @@ class Worker {
     try {
       for (const i of t.inputs) await i.refresh();
       await t.runner.epoch({ final: false, clock: this.clock() });
+      this.unsettled.delete(t.partition);
     } catch (e) {
       const why = interruption(e);
       if (why === undefined) throw e;
+      if (why === 'unsettled') {
+        // The brokers failed a transaction whose outcome is unknown: take the partition up again from what is
+        // committed (opening settles the transaction), at most a few times in a row.
+        const n = (this.unsettled.get(t.partition) ?? 0) + 1;
+        if (n > 3) throw e;
+        this.unsettled.set(t.partition, n);
+        await this.release(t, `${firstLine(e)}; taking it up again from its committed epochs`);
+        return;
+      }
       // Stalled past the session timeout (this process was paused): the group has moved on without it. A zombie.
       if (why === 'fenced' && this.stall.since(started - this.sessionMs) > this.sessionMs && !last)
         throw new Error(
@@ -425,11 +437,13 @@ class StallWatch {
 }
 
 /**
- * Why an epoch failed, when it is the group's doing rather than a fault: `fenced`, a newer owner's transactions or
- * PostgreSQL fence took over; `rebalance`, the group's generation moved on (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID,
- * REBALANCE_IN_PROGRESS on the group offsets).
+ * Why an epoch failed, when it is not a fault of the flow: `fenced`, a newer owner's transactions or PostgreSQL fence
+ * took over; `rebalance`, the group's generation moved on (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID,
+ * REBALANCE_IN_PROGRESS on the group offsets); `unsettled`, the transaction coordinator failed a request whose
+ * outcome it does not say (UNKNOWN_SERVER_ERROR on EndTxn was met while another owner took the id over,
+ * CONCURRENT_TRANSACTIONS, a coordinator moving).
  */
-function interruption(e: unknown): 'fenced' | 'rebalance' | undefined {
+function interruption(e: unknown): 'fenced' | 'rebalance' | 'unsettled' | undefined {
   const text: string[] = [];
   for (let x: unknown = e; x instanceof Error; x = (x as { cause?: unknown }).cause) {
     if (x instanceof KafkaFencedError || x instanceof FencedError) return 'fenced';
@@ -447,8 +461,18 @@ function interruption(e: unknown): 'fenced' | 'rebalance' | undefined {
     ['ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'REBALANCE_IN_PROGRESS', 'FENCED_INSTANCE_ID'].some((id) => ids.has(id))
   )
     return 'rebalance';
+  if (UNSETTLED.some((id) => ids.has(id))) return 'unsettled';
   return undefined;
 }
+
+const UNSETTLED = [
+  'UNKNOWN_SERVER_ERROR',
+  'CONCURRENT_TRANSACTIONS',
+  'COORDINATOR_LOAD_IN_PROGRESS',
+  'COORDINATOR_NOT_AVAILABLE',
+  'NOT_COORDINATOR',
+  'REQUEST_TIMED_OUT',
+];
 
 function firstLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0];
