@@ -90,7 +90,7 @@ export interface EpochLog {
   position(): Promise<EpochPosition>;
   offsets(n: number): Promise<OffsetEntry | undefined>;
   writeOffsets(e: Omit<OffsetEntry, 'format' | 'version' | 'flow'>): Promise<OffsetEntry>;
-  writeCheckpoint(m: Omit<CheckpointManifest, 'format' | 'version' | 'flow' | 'checksum' | 'writtenAt'>): Promise<void>;
+  writeCheckpoint(m: CheckpointBody): Promise<void>;
   writeCommit(epoch: number): Promise<void>;
   /** Drops what epoch `epoch`'s commit made obsolete (older checkpoints). */
   collect(epoch: number): Promise<void>;
@@ -154,17 +154,8 @@ export class EpochStore implements EpochLog {
     return entry;
   }
 
-  async writeCheckpoint(
-    m: Omit<CheckpointManifest, 'format' | 'version' | 'flow' | 'checksum' | 'writtenAt'>,
-  ): Promise<void> {
-    const body = {
-      format: 'napkin-checkpoint' as const,
-      version: FORMAT_VERSION as 1,
-      flow: this.flow,
-      ...m,
-      writtenAt: new Date().toISOString(),
-    };
-    await this.write('checkpoints', m.epoch, { ...body, checksum: checksumOf(body) });
+  async writeCheckpoint(m: CheckpointBody): Promise<void> {
+    await this.write('checkpoints', m.epoch, checkpointManifest(this.flow, m));
   }
 
   async writeCommit(epoch: number): Promise<void> {
@@ -229,6 +220,21 @@ export class EpochStore implements EpochLog {
       .map((n) => Number(n.slice(0, 12)))
       .sort((a, b) => a - b);
   }
+}
+
+/** What a checkpoint's writer gives; the rest of the manifest is filled in by {@link checkpointManifest}. */
+export type CheckpointBody = Omit<CheckpointManifest, 'format' | 'version' | 'flow' | 'checksum' | 'writtenAt'>;
+
+/** Checkpoint manifest N of `flow`, stamped now, with its checksum. */
+export function checkpointManifest(flow: string, m: CheckpointBody): CheckpointManifest {
+  const body = {
+    format: 'napkin-checkpoint' as const,
+    version: FORMAT_VERSION as 1,
+    flow,
+    ...m,
+    writtenAt: new Date().toISOString(),
+  };
+  return { ...body, checksum: checksumOf(body) };
 }
 
 export function checksumOf(body: unknown): string {

@@ -11,8 +11,10 @@ import { readCommitted, stableBounds } from '../connectors/kafka/commits.ts';
 import { initTransactions, KafkaFencedError } from '../connectors/kafka/sink.ts';
 import type { QuarantineEntry } from '../runtime/quarantine.ts';
 import {
+  type CheckpointBody,
   type CheckpointManifest,
   type CommitEntry,
+  checkpointManifest,
   checksumOf,
   type EpochLog,
   type EpochPosition,
@@ -126,17 +128,8 @@ export class KafkaEpochStore implements EpochLog {
     return entry;
   }
 
-  async writeCheckpoint(
-    m: Omit<CheckpointManifest, 'format' | 'version' | 'flow' | 'checksum' | 'writtenAt'>,
-  ): Promise<void> {
-    const body = {
-      format: 'napkin-checkpoint' as const,
-      version: 1 as const,
-      flow: this.flow,
-      ...m,
-      writtenAt: new Date().toISOString(),
-    };
-    const manifest: CheckpointManifest = { ...body, checksum: checksumOf(body) };
+  async writeCheckpoint(m: CheckpointBody): Promise<void> {
+    const manifest = checkpointManifest(this.flow, m);
     await this.transaction(`checkpoint ${m.epoch}`, [this.record(`checkpoint/${m.epoch}`, manifest)]);
     this.checkpoints.set(m.epoch, manifest);
   }
