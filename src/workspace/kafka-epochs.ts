@@ -2,12 +2,11 @@ import { Admin, Consumer, FetchIsolationLevels, type MessageToProduce, Producer 
 import {
   clientOptions,
   closeClient,
-  errorIds,
   isFenced,
   type KafkaConnection,
   kafkaFailure,
 } from '../connectors/kafka/client.ts';
-import { readCommitted, stableBounds } from '../connectors/kafka/commits.ts';
+import { compactedTopic, createMissingTopics, readCommitted, stableBounds } from '../connectors/kafka/commits.ts';
 import { initTransactions, KafkaFencedError } from '../connectors/kafka/sink.ts';
 import type { QuarantineEntry } from '../runtime/quarantine.ts';
 import {
@@ -153,17 +152,20 @@ export class KafkaEpochStore implements EpochLog {
       key: Buffer.from(`${this.flow}/${this.partition}/${epoch}/${q.stage}`),
       value: Buffer.from(JSON.stringify(q.entries)),
     }));
-    const planned = this.offsetEntries.get(epoch);
+    // The checkpoints this commit makes obsolete go in the same transaction: one write per epoch fewer than a
+    // separate `collect`.
+    const old = [...this.checkpoints.keys()].filter((n) => n < epoch);
     await this.transaction(
       `commit entry ${epoch}`,
-      [this.record('commit', entry), ...quarantine],
-      planned === undefined ? undefined : planned,
+      [this.record('commit', entry), ...quarantine, ...old.map((n) => this.record(`checkpoint/${n}`, null))],
+      this.offsetEntries.get(epoch),
     );
+    for (const n of old) this.checkpoints.delete(n);
     this.quarantined = [];
     this.committed = epoch;
   }
 
-  /** Tombstones the checkpoints before `epoch`: the commit of `epoch` made them obsolete. */
+  /** Tombstones the checkpoints before `epoch` still held (the commit entry's transaction usually took them). */
   async collect(epoch: number): Promise<void> {
     const old = [...this.checkpoints.keys()].filter((n) => n < epoch);
     if (old.length === 0) return;
@@ -305,28 +307,7 @@ export async function flowRecords(conn: KafkaConnection, flow: string): Promise<
 async function ensureEpochTopics(conn: KafkaConnection, what: string): Promise<void> {
   const admin = new Admin(clientOptions(conn, 'napkin-admin-epochs'));
   try {
-    const existing = new Set(await admin.listTopics({ includeInternals: true }));
-    for (const [name, policy] of [
-      [EPOCHS_TOPIC, 'compact'],
-      [QUARANTINE_TOPIC, 'compact'],
-    ] as const) {
-      if (existing.has(name)) continue;
-      try {
-        await admin.createTopics({
-          topics: [name],
-          partitions: 1,
-          configs: [{ name: 'cleanup.policy', value: policy }],
-        });
-      } catch (e) {
-        if (!errorIds(e).includes('TOPIC_ALREADY_EXISTS'))
-          throw kafkaFailure(
-            `${what}: creating topic ${name} failed`,
-            e,
-            conn,
-            'create it by hand, or grant the rights',
-          );
-      }
-    }
+    await createMissingTopics(admin, [compactedTopic(EPOCHS_TOPIC), compactedTopic(QUARANTINE_TOPIC)], conn, what);
   } finally {
     await admin.close().catch(() => undefined);
   }

@@ -3,12 +3,18 @@ import { Admin, Consumer, FetchIsolationLevels, ListOffsetTimestamps, Producer }
 import {
   clientOptions,
   closeClient,
-  errorIds,
   isFenced,
   type KafkaConnection,
   kafkaFailure,
 } from '../connectors/kafka/client.ts';
-import { Aborted, type FetchedPartition, fetchPartition, visibleRecords } from '../connectors/kafka/fetch.ts';
+import { createMissingTopics } from '../connectors/kafka/commits.ts';
+import {
+  Aborted,
+  type FetchedPartition,
+  fetchPartition,
+  partitionOffset,
+  visibleRecords,
+} from '../connectors/kafka/fetch.ts';
 import { initTransactions, KafkaFencedError } from '../connectors/kafka/sink.ts';
 import type { LogRecord } from '../log/frame.ts';
 import type { AppendRecord } from '../log/log.ts';
@@ -51,12 +57,7 @@ export class KafkaLog {
     const what = `napkin's log on Kafka: topic ${topic}`;
     const admin = new Admin(clientOptions(conn, 'napkin-admin-log'));
     try {
-      const existing = new Set(await admin.listTopics({ includeInternals: false }));
-      if (!existing.has(topic))
-        await admin.createTopics({ topics: [topic], partitions: 1 }).catch((e: unknown) => {
-          if (!errorIds(e).includes('TOPIC_ALREADY_EXISTS'))
-            throw kafkaFailure(`${what}: creating it failed`, e, conn, 'create it by hand, or grant the rights');
-        });
+      await createMissingTopics(admin, [{ name: topic, partitions: 1 }], conn, what);
     } finally {
       await admin.close().catch(() => undefined);
     }
@@ -179,13 +180,7 @@ export class KafkaLog {
 
   private async offset(timestamp: bigint): Promise<number> {
     try {
-      const r = await this.consumer.listOffsets({
-        topics: [this.topic],
-        partitions: { [this.topic]: [0] },
-        timestamp,
-        isolationLevel: READ_COMMITTED,
-      });
-      return Number(r.get(this.topic)?.[0] ?? -1n);
+      return await partitionOffset(this.consumer, this.topic, 0, timestamp);
     } catch (e) {
       throw kafkaFailure(`napkin's log on Kafka: listing offsets of topic ${this.topic} failed`, e, this.conn);
     }

@@ -22,30 +22,57 @@ export interface CommitRecord {
   readonly at: string;
 }
 
-/** Creates `__napkin_commits` (one partition, compacted) when it is missing, and the sink's output topic. */
-export async function ensureTopics(admin: Admin, topic: string, c: KafkaConnection, what: string): Promise<string[]> {
+/** A topic napkin creates when it is missing: one partition, compacted, unless said otherwise. */
+export interface TopicSpec {
+  readonly name: string;
+  /** Omitted: the brokers' default partition count and cleanup policy (an output topic). */
+  readonly partitions?: number;
+  readonly configs?: readonly { readonly name: string; readonly value: string }[];
+}
+
+/** Creates the topics that are missing (a concurrent creator is no error); returns the names it created. */
+export async function createMissingTopics(
+  admin: Admin,
+  specs: readonly TopicSpec[],
+  c: KafkaConnection,
+  what: string,
+): Promise<string[]> {
   const created: string[] = [];
   const existing = new Set(await admin.listTopics({ includeInternals: true }));
-  const create = async (name: string, options: Parameters<Admin['createTopics']>[0]) => {
+  for (const t of specs) {
+    if (existing.has(t.name)) continue;
     try {
-      await admin.createTopics(options);
-      created.push(name);
+      await admin.createTopics({
+        topics: [t.name],
+        ...(t.partitions === undefined ? {} : { partitions: t.partitions }),
+        ...(t.configs === undefined ? {} : { configs: [...t.configs] }),
+      });
+      created.push(t.name);
     } catch (e) {
       if (!errorIds(e).includes('TOPIC_ALREADY_EXISTS'))
-        throw kafkaFailure(`${what}: creating topic ${name} failed`, e, c, `create it by hand, or grant the rights`);
+        throw kafkaFailure(`${what}: creating topic ${t.name} failed`, e, c, `create it by hand, or grant the rights`);
     }
-  };
-  if (!existing.has(COMMITS_TOPIC))
-    await create(COMMITS_TOPIC, {
-      topics: [COMMITS_TOPIC],
-      partitions: 1,
-      configs: [
-        { name: 'cleanup.policy', value: 'compact' },
-        { name: 'segment.ms', value: String(3_600_000) },
-      ],
-    });
-  if (!existing.has(topic)) await create(topic, { topics: [topic] });
+  }
   return created;
+}
+
+/** A one-partition compacted topic of napkin's own records. */
+export function compactedTopic(name: string): TopicSpec {
+  return { name, partitions: 1, configs: [{ name: 'cleanup.policy', value: 'compact' }] };
+}
+
+/** Creates `__napkin_commits` (one partition, compacted) when it is missing, and the sink's output topic. */
+export function ensureTopics(admin: Admin, topic: string, c: KafkaConnection, what: string): Promise<string[]> {
+  const commits = compactedTopic(COMMITS_TOPIC);
+  return createMissingTopics(
+    admin,
+    [
+      { ...commits, configs: [...(commits.configs ?? []), { name: 'segment.ms', value: String(3_600_000) }] },
+      { name: topic },
+    ],
+    c,
+    what,
+  );
 }
 
 /**

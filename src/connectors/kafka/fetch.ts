@@ -51,6 +51,25 @@ export async function fetchPartition(
 }
 
 /**
+ * The read_committed offset of one partition for a timestamp (ms), or for `ListOffsetTimestamps.EARLIEST`/`LATEST`
+ * (its start, its last stable offset); −1 when no record is stamped that late.
+ */
+export async function partitionOffset(
+  consumer: Consumer,
+  topic: string,
+  partition: number,
+  timestamp: bigint,
+): Promise<number> {
+  const r = await consumer.listOffsets({
+    topics: [topic],
+    partitions: { [topic]: [partition] },
+    timestamp,
+    isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+  });
+  return Number(r.get(topic)?.[partition] ?? -1n);
+}
+
+/**
  * Hands the records of a fetched partition that a read_committed reader sees, with offsets from `pos` (a fetch starts
  * at the batch holding it) up to `to` (exclusive), to `onRecord` in offset order: control batches only move the
  * position, and transactional batches of an aborted transaction are skipped (`aborted` carries that state from fetch

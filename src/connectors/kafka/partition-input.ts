@@ -1,4 +1,4 @@
-import { type Consumer, FetchIsolationLevels, ListOffsetTimestamps } from '@platformatic/kafka';
+import { type Consumer, ListOffsetTimestamps } from '@platformatic/kafka';
 import type { Contract } from '../../flow/contract.ts';
 import type { KafkaStorage } from '../../flow/kafka-storage.ts';
 import { type BatchBuilder, emptyBatch, finishBuilder, newColumns } from '../../runtime/batch.ts';
@@ -6,9 +6,8 @@ import type { SourceChunk, SourceReader } from '../../runtime/execute.ts';
 import type { QuarantineEntry } from '../../runtime/quarantine.ts';
 import { type KafkaConnection, kafkaFailure } from './client.ts';
 import { type FetchedRecord, RecordDecoder } from './codec.ts';
-import { Aborted, type FetchedPartition, fetchPartition, visibleRecords } from './fetch.ts';
+import { Aborted, type FetchedPartition, fetchPartition, partitionOffset, visibleRecords } from './fetch.ts';
 
-const READ_COMMITTED = FetchIsolationLevels.READ_COMMITTED;
 /**
  * Chunks end at offsets that are multiples of this (and at the end of a range): a source's watermark is derived per
  * chunk, so a range must chunk the same however the fetches that read it fell, or a replayed epoch would rebuild
@@ -173,15 +172,8 @@ export class KafkaPartitionInput {
   }
 
   private async offset(timestamp: bigint): Promise<number> {
-    const topic = this.storage.topic;
     try {
-      const r = await this.consumer.listOffsets({
-        topics: [topic],
-        partitions: { [topic]: [this.partition] },
-        timestamp,
-        isolationLevel: READ_COMMITTED,
-      });
-      return Number(r.get(topic)?.[this.partition] ?? -1n);
+      return await partitionOffset(this.consumer, this.storage.topic, this.partition, timestamp);
     } catch (e) {
       throw kafkaFailure(`${this.what}: listing offsets failed`, e, this.conn);
     }
