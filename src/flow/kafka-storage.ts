@@ -51,6 +51,11 @@ export interface KafkaStorage {
   readonly pollMs: number;
   /** Ends the input after this long without a record (tests, demos); otherwise it runs until SIGINT/SIGTERM. */
   readonly stopAfterIdleMs?: number;
+  /**
+   * A partition without records for longer than this stops holding back the source's watermark (M7 per partition);
+   * absent: never, so an empty partition holds it at −∞.
+   */
+  readonly partitionIdleMs?: number;
 }
 
 /** How record values are encoded; see {@link KafkaStorage.format}. */
@@ -72,6 +77,12 @@ export interface KafkaOptions {
   readonly pollInterval?: string;
   /** End the run after this long without a new record (tests, demos); default: run until SIGINT/SIGTERM. */
   readonly stopAfterIdle?: string;
+  /**
+   * The source's watermark is the slowest partition's (each partition's newest event time, less the read's bound);
+   * a partition silent for longer than this is left out until it catches up again. Default '1m'; 'never' keeps
+   * every partition in, so one that never receives a record holds every window open.
+   */
+  readonly partitionIdleTimeout?: string;
 }
 
 const TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
@@ -114,6 +125,7 @@ export function kafka(options: KafkaOptions): KafkaStorage {
   const startFrom = checkStart(what, o.startFrom ?? 'earliest');
   const pollMs = parseDuration(o.pollInterval ?? '200ms');
   if (pollMs <= 0) throw new Error(`${what}: pollInterval must be positive`);
+  const partitionIdleMs = checkPartitionIdle(what, o.partitionIdleTimeout ?? DEFAULT_PARTITION_IDLE);
   return {
     kind: 'kafka',
     topic: o.topic,
@@ -127,7 +139,28 @@ export function kafka(options: KafkaOptions): KafkaStorage {
     ...(avroSchema === undefined ? {} : { avroSchema }),
     pollMs,
     ...(o.stopAfterIdle === undefined ? {} : { stopAfterIdleMs: parseDuration(o.stopAfterIdle) }),
+    ...(partitionIdleMs === undefined ? {} : { partitionIdleMs }),
   };
+}
+
+/**
+ * A minute: long enough that a partition merely slower than the others is waited for, short enough that an empty
+ * one does not hold windows open for long (Beam issue #31085 is what no default gives).
+ */
+const DEFAULT_PARTITION_IDLE = '1m';
+
+function checkPartitionIdle(what: string, timeout: string): number | undefined {
+  if (timeout === 'never') return undefined;
+  let ms: number;
+  try {
+    ms = parseDuration(timeout);
+  } catch (e) {
+    throw new Error(
+      `${what}: partitionIdleTimeout must be a duration such as '30s' or 'never': ${(e as Error).message}`,
+    );
+  }
+  if (ms <= 0) throw new Error(`${what}: partitionIdleTimeout must be positive, or 'never'`);
+  return ms;
 }
 
 /** A copy of the schema, so that the storage stays plain data that later changes to the caller's object miss. */

@@ -20,6 +20,11 @@ export interface SourceChunk {
    */
   readonly watermark?: number;
   /**
+   * The event-time frontier of a source read from several partitions, after this chunk (see `PartitionFrontier`):
+   * the read stage's watermark strategy derives the watermark from it instead of from the chunk's newest event time.
+   */
+  readonly eventFrontier?: number;
+  /**
    * Where a reader resuming after this chunk would start (a file's byte, line and record): what log ingestion
    * records with the chunk's records, in the same append, so a restart neither skips nor repeats a record.
    */

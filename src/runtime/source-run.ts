@@ -119,8 +119,8 @@ export class SourceRun {
       this.idle = false;
       out.idle?.(false);
     }
-    out.push(chunk.batch);
-    const derived = timeCol < 0 ? undefined : strategy?.observe(chunk.batch.columns[timeCol], chunk.batch.length);
+    if (chunk.batch.length > 0) out.push(chunk.batch);
+    const derived = timeCol < 0 ? undefined : this.derive(chunk, timeCol, strategy);
     const wm = Math.max(chunk.watermark ?? MIN_TIMESTAMP, derived ?? MIN_TIMESTAMP);
     // Downstream sees only rises (M1), so an input that already reached +∞ does not end twice.
     if (wm > this.published) {
@@ -129,6 +129,14 @@ export class SourceRun {
     }
     m.ms += this.waitedMs + performance.now() - t0;
     this.waitedMs = 0;
+  }
+
+  /** The watermark the read stage's strategy derives from a chunk: from its partitions' frontier if it has one. */
+  private derive(chunk: SourceChunk, timeCol: number, strategy: SourceWatermark | undefined): number | undefined {
+    if (strategy === undefined) return undefined;
+    const n = chunk.batch.length;
+    if (chunk.eventFrontier !== undefined) return strategy.observeFrontier(chunk.eventFrontier, n);
+    return strategy.observe(chunk.batch.columns[timeCol], n);
   }
 
   /** The reader is exhausted: the source is complete (M5), which no idle source is; or its epoch's range is read. */

@@ -27,7 +27,16 @@ export class SourceWatermark {
       const t = times[i];
       if (typeof t === 'number' && t > max) max = t;
     }
+    return this.observeFrontier(max, n);
+  }
+
+  /**
+   * Takes a partitioned source's event-time frontier after a chunk of `n` records (see `PartitionFrontier`): the
+   * newest time every partition that counts has reached stands for the newest time seen.
+   */
+  observeFrontier(frontier: number, n: number): number | undefined {
     if (n > 0) this.sawRecord = true;
+    const max = Math.max(this.maxSeen, frontier);
     this.maxSeen = max;
     // Guard the subtraction: before the first record, maxSeen is MIN and the watermark stays there (M6).
     if (max === MIN_TIMESTAMP) return undefined;

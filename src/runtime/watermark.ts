@@ -20,13 +20,26 @@ const REJOINING = 2;
  */
 export class MinWatermark {
   private readonly inputs: number[];
-  private readonly status: Uint8Array;
+  private status: Uint8Array;
   private combined = MIN_TIMESTAMP;
   private published = MIN_TIMESTAMP;
 
   constructor(ports: number) {
     this.inputs = new Array<number>(ports).fill(MIN_TIMESTAMP);
     this.status = new Uint8Array(ports);
+  }
+
+  /**
+   * One more input, at −∞ and active: the combined watermark stays where it is (it never decreases) until the new
+   * input passes it. Returns the new port.
+   */
+  addPort(): number {
+    const port = this.inputs.length;
+    this.inputs.push(MIN_TIMESTAMP);
+    const status = new Uint8Array(port + 1);
+    status.set(this.status);
+    this.status = status;
+    return port;
   }
 
   /** The combined watermark of the inputs (not necessarily published yet); it never decreases. */

@@ -15,6 +15,10 @@ import type { Topic } from './topic-log.ts';
  * next offset of every partition, in one atomic append. A restart resumes from the position in the topic's last
  * marker, so every committed Kafka record is in the log exactly once. The first run appends the start position
  * (`startFrom`) before reading, so a crash before the first record cannot move a `latest` start forward.
+ *
+ * With an event-time field, each marker also holds the event-time frontier over the partitions (see
+ * `PartitionFrontier`): readers derive the watermark from it, so it is the same whenever and however the log is read,
+ * and a restart goes on from it.
  */
 export function kafkaFollowed(topic: Topic, dataset: Dataset, storage: KafkaStorage): FollowedSource {
   return {
@@ -52,6 +56,7 @@ export async function ingestKafka(
     dataset: dataset.name,
     contract,
     ...(s.position === undefined ? {} : { from: s.position }),
+    ...(s.frontier === undefined ? {} : { frontier: s.frontier }),
     signal,
     now,
   });
@@ -62,7 +67,14 @@ export async function ingestKafka(
       await topic.appendChunk(EMPTY, -1, Date.now(), { kind: 'chunk', file: name, position: tail.position });
     }
     for await (const chunk of tail.chunks()) {
-      await topic.appendChunk(chunk, timeCol, Date.now(), { kind: 'chunk', file: name, position: chunk.position });
+      const frontier =
+        chunk.eventFrontier === undefined ? {} : { frontier: chunk.eventFrontier, times: chunk.partitionTimes ?? {} };
+      await topic.appendChunk(chunk, timeCol, Date.now(), {
+        kind: 'chunk',
+        file: name,
+        position: chunk.position,
+        ...frontier,
+      });
       records += chunk.batch.length + chunk.rejected.length;
     }
   } finally {

@@ -3,7 +3,7 @@ import type { LogRecord } from '../log/log.ts';
 import { BATCH_ROWS, type BatchBuilder, emptyBatch, finishBuilder, newColumns } from '../runtime/batch.ts';
 import type { SourceChunk, SourceReader } from '../runtime/execute.ts';
 import { type QuarantineEntry, quarantineId } from '../runtime/quarantine.ts';
-import { decodeEntry, kindOf } from './topic.ts';
+import { decodeEntry, decodeMarker, kindOf } from './topic.ts';
 import type { Topic } from './topic-log.ts';
 
 /** Records asked of the log per read. */
@@ -19,6 +19,9 @@ export interface LogRange {
  * Reads a range of a dataset's topic as the source of a flow. One chunk per ingested chunk (the records up to a
  * marker), never split or merged: a source's watermark is derived per chunk, so the same range read in one epoch or
  * in many gives the same watermarks at the same records, and the same results (the mode changes only latency).
+ *
+ * A partitioned source's markers hold its event-time frontier, which each chunk carries (`eventFrontier`) for the
+ * read stage's watermark strategy.
  *
  * A quarantined record that a replay chunk before the end of the range resolved (`napkin quarantine replay`) is
  * skipped: its fixed row, in that chunk, stands for it. So a range gives the same records whenever it is read, and a
@@ -52,11 +55,13 @@ export function openLogSource(
     async *chunks(): AsyncIterable<SourceChunk> {
       let builder: BatchBuilder = { length: 0, columns: newColumns(width, 0, live) };
       let rejected: QuarantineEntry[] = [];
+      let frontier: number | undefined;
       const take = (done: number): SourceChunk => {
         const chunk = {
           batch: builder.length === 0 ? emptyBatch(width) : finishBuilder(builder),
           rejected,
           progress: { done: done - range.from, total: range.to - range.from },
+          ...(frontier === undefined ? {} : { eventFrontier: frontier }),
         };
         builder = { length: 0, columns: newColumns(width, 0, live) };
         rejected = [];
@@ -73,7 +78,13 @@ export function openLogSource(
           else if (kind === 'quarantine') {
             const e = decodeEntry(r);
             if (keep(e)) rejected.push(e);
-          } else if (builder.length > 0 || rejected.length > 0) yield take(r.offset + 1);
+          } else {
+            const f = frontierOf(r);
+            // A marker with nothing before it still matters when the frontier moved (a partition turned idle).
+            const rose = f !== undefined && (frontier === undefined || f > frontier);
+            if (f !== undefined) frontier = f;
+            if (builder.length > 0 || rejected.length > 0 || rose) yield take(r.offset + 1);
+          }
         }
         next = records[records.length - 1].offset + 1;
       }
@@ -88,6 +99,12 @@ export function openLogSource(
 }
 
 const decoder = new TextDecoder();
+
+/** The event-time frontier a chunk marker holds (a partitioned source's), if any. */
+function frontierOf(r: LogRecord): number | undefined {
+  const m = decodeMarker(r);
+  return m.kind === 'chunk' ? m.frontier : undefined;
+}
 
 function addRow(b: BatchBuilder, r: LogRecord, at: readonly number[], live: readonly boolean[] | undefined): void {
   const row = JSON.parse(decoder.decode(r.value as Uint8Array)) as unknown[];

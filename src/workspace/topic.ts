@@ -20,6 +20,7 @@
  */
 import { join } from 'node:path';
 import type { LogRecord } from '../log/log.ts';
+import type { FrontierState } from '../runtime/partition-frontier.ts';
 import type { QuarantineEntry } from '../runtime/quarantine.ts';
 
 export type Marker =
@@ -34,6 +35,9 @@ export type Marker =
       readonly file: string;
       readonly position?: Readonly<Record<string, number>>;
       readonly done?: { readonly size: number; readonly mtimeMs: number };
+      /** A partitioned source's event-time frontier after the chunk, and each partition's newest event time. */
+      readonly frontier?: number;
+      readonly times?: Readonly<Record<string, number>>;
     }
   | ReplayMarker;
 
@@ -122,6 +126,8 @@ export interface TopicState {
   partial: string | undefined;
   /** The position after the last chunk of the generation, for a followed file. */
   position: Readonly<Record<string, number>> | undefined;
+  /** The event-time frontier after the last chunk of the generation, for a partitioned source. */
+  frontier?: FrontierState;
   /** One past the last marker: the end of what readers may read (the log ends there unless a crash cut a file). */
   end: number;
   /**
@@ -164,6 +170,7 @@ export function observe(state: TopicState, r: LogRecord): void {
     observeReplay(state, m, r.offset);
   } else {
     state.position = m.position;
+    if (m.frontier !== undefined) state.frontier = { frontier: m.frontier, times: m.times ?? {} };
     if (m.done !== undefined) {
       state.files[m.file] = m.done;
       state.partial = undefined;

@@ -5,18 +5,31 @@
 // refused; and resuming after SIGKILLs of real `napkin run` processes mid-ingest with nothing lost or doubled.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Admin } from '@platformatic/kafka';
 import { KafkaTail } from '../../src/connectors/kafka/source.ts';
 import { contract, t } from '../../src/flow/contract.ts';
 import { type KafkaStart, kafka } from '../../src/flow/kafka-storage.ts';
+import { MIN_TIMESTAMP } from '../../src/time/timestamps.ts';
 import { BIN, napkin, queryDuck, removeDir, show, tempProject, writeFiles } from '../helpers.ts';
 import { useKafkaServer } from '../kafka-server.ts';
 import { closeProducer, createTopic, RETRY, testProducer } from './committed.ts';
 
 const NOW = Date.now();
+
+/** The first file called `name` under `dir`, depth first. */
+function findFile(dir: string, name: string): string | undefined {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) {
+      const found = findFile(p, name);
+      if (found !== undefined) return found;
+    } else if (e.name === name) return p;
+  }
+  return undefined;
+}
 const header = (k: string, v: string) => [Buffer.from(k), Buffer.from(v)] as [Buffer, Buffer];
 
 /** A project reading `topic` (kafka, JSON, key `id`, headers, event time = record timestamp) into mart.orders. */
@@ -317,5 +330,88 @@ describe('Kafka source', () => {
     const q = await queryDuck(wh, `SELECT count(DISTINCT id) AS n FROM napkin_meta.quarantine`);
     assert.equal(q[0].n, bad);
     console.log(`# kafka source: ${total} records, ${runs.length} runs (${kills} SIGKILLs): ${runs.join('; ')}`);
+  });
+
+  it('holds the watermark at the slowest partition; an empty partition stops holding it once idle', async () => {
+    // Partition 0's records are 1 KiB, partition 1's a few bytes: one fetch takes all of partition 1 (ten minutes
+    // of event time) but a quarter MiB of partition 0. Were the watermark the newest time over all partitions,
+    // partition 0's later records would be late and left out of their windows. Partition 2 stays empty.
+    const topic = 'src.lagging';
+    await createTopic(bootstrap(), topic, 3);
+    const perPartition = 3000;
+    const t0 = Date.parse('2026-06-01T00:00:00Z');
+    const p = testProducer(bootstrap());
+    try {
+      for (const partition of [0, 1]) {
+        for (let from = 0; from < perPartition; from += 50) {
+          await p.send({
+            messages: Array.from({ length: 50 }, (_, k) => ({
+              topic,
+              partition,
+              key: Buffer.from(`p${partition}-${from + k}`),
+              value: Buffer.from(
+                JSON.stringify({
+                  id: `p${partition}-${from + k}`,
+                  at: new Date(t0 + (from + k) * 200).toISOString(),
+                  pad: partition === 0 ? 'x'.repeat(1024) : '',
+                }),
+              ),
+            })),
+          });
+        }
+      }
+    } finally {
+      await closeProducer(p);
+    }
+    const files = (idle: string) => ({
+      'napkin.config.ts': `
+import { boundedOutOfOrderness, col, contract, count, dataset, defineProject, duckdb, fixed, flow, kafka, read, t, write } from 'napkin';
+
+const clicks = dataset('web.clicks', {
+  owner: 'web',
+  storage: kafka({ topic: '${topic}', brokers: 'env:NAPKIN_KAFKA_BROKERS', eventTime: 'at', stopAfterIdle: '3s',
+    pollInterval: '100ms', partitionIdleTimeout: '${idle}' }),
+  contract: contract({ key: ['id'], eventTime: 'at', fields: { id: t.string(), at: t.timestamp(), pad: t.string() } }),
+});
+const perMinute = dataset('mart.clicks_per_minute', { owner: 'web', storage: duckdb('mart.clicks_per_minute'),
+  contract: contract({ key: ['window_start'], fields: { window_start: t.timestamp(), clicks: t.int64() } }) });
+const counted = read(clicks, { watermark: boundedOutOfOrderness('0s') })
+  .window(fixed('1m'))
+  .groupBy()
+  .agg({ clicks: count() })
+  .stage('clicks_per_minute')
+  .select('window_start', 'clicks');
+export default defineProject({
+  name: 'kafka_frontier',
+  flows: [flow({ name: 'count_clicks', owner: 'web', sla: '2s', outputs: [write(perMinute, counted)] })],
+});
+`,
+    });
+    const frontierOf = (dir: string): { frontier: number; times: Record<string, number> } => {
+      const found = findFile(join(dir, '.napkin'), 'topic.json');
+      assert.ok(found !== undefined, 'the dataset topic has a state cache');
+      return JSON.parse(readFileSync(found, 'utf8')).state.frontier;
+    };
+    const newest = t0 + (perPartition - 1) * 200;
+    for (const idle of ['500ms', 'never']) {
+      const dir = tempProject('napkin-kafka-frontier-');
+      dirs.push(dir);
+      writeFiles(dir, files(idle));
+      const run = napkin(dir, 'run', '--summary');
+      assert.equal(run.status, 0, show(run));
+      const rows = await queryDuck(
+        `${dir}/.napkin/warehouse.duckdb`,
+        'SELECT epoch_ms(window_start) AS w, clicks FROM mart.clicks_per_minute ORDER BY w',
+      );
+      assert.deepEqual(
+        rows,
+        Array.from({ length: 10 }, (_, m) => ({ w: t0 + m * 60_000, clicks: 600 })),
+        `partitionIdleTimeout ${idle}: every record in its window, none late\n${run.stdout}`,
+      );
+      const f = frontierOf(dir);
+      assert.deepEqual(f.times, { '0': newest, '1': newest, '2': MIN_TIMESTAMP });
+      // Idle, the empty partition let the frontier reach the others' newest time; never idle, it held it at −∞.
+      assert.equal(f.frontier, idle === 'never' ? MIN_TIMESTAMP : newest, `partitionIdleTimeout ${idle}`);
+    }
   });
 });

@@ -3,6 +3,7 @@ import type { Contract } from '../../flow/contract.ts';
 import type { KafkaStorage } from '../../flow/kafka-storage.ts';
 import { BATCH_ROWS, type BatchBuilder, emptyBatch, finishBuilder, newColumns } from '../../runtime/batch.ts';
 import type { SourceChunk } from '../../runtime/execute.ts';
+import { type FrontierState, PartitionFrontier } from '../../runtime/partition-frontier.ts';
 import type { QuarantineEntry } from '../../runtime/quarantine.ts';
 import { clientOptions, closeClient, errorIds, type KafkaConnection, kafkaFailure, resolveBrokers } from './client.ts';
 import { type FetchedRecord, RecordDecoder } from './codec.ts';
@@ -11,9 +12,13 @@ import { Aborted, visibleRecords } from './fetch.ts';
 /** Per partition (its number as text), the offset of the next record to read. */
 export type KafkaPosition = Readonly<Record<string, number>>;
 
-/** A chunk of a Kafka source: its records and the position after them. */
+/**
+ * A chunk of a Kafka source: its records and the position after them; with an event-time field, its
+ * `eventFrontier` and each partition's newest event time (`partitionTimes`), which a restart resumes from.
+ */
 export interface KafkaChunk extends SourceChunk {
   readonly position: KafkaPosition;
+  readonly partitionTimes?: Readonly<Record<string, number>>;
 }
 
 export interface KafkaSourceOptions {
@@ -22,6 +27,8 @@ export interface KafkaSourceOptions {
   readonly contract: Contract;
   /** Where the last ingestion stopped (the position in the topic's last marker); absent: `storage.startFrom`. */
   readonly from?: KafkaPosition;
+  /** The event-time frontier in the topic's last marker, with each partition's newest event time. */
+  readonly frontier?: FrontierState;
   /** Aborted on SIGINT/SIGTERM: the fetch under way finishes, its records are handed on, then the input ends. */
   readonly signal: AbortSignal;
   /** The processing-time clock `stopAfterIdle` is measured on. */
@@ -51,6 +58,9 @@ export class KafkaTail {
   private leaders = new Map<number, number>();
   private metadataAt = 0;
   private readonly what: string;
+  /** Absent without an event-time field: nothing to hold a watermark back with. */
+  private readonly frontier: PartitionFrontier | undefined;
+  private readonly timeCol: number;
 
   private constructor(
     private readonly o: KafkaSourceOptions,
@@ -59,6 +69,9 @@ export class KafkaTail {
   ) {
     this.decoder = new RecordDecoder(o.storage, o.contract);
     this.what = `dataset ${o.dataset}: kafka topic ${o.storage.topic} (${conn.reference})`;
+    const time = o.contract.eventTime;
+    this.timeCol = time === undefined ? -1 : o.contract.schema.fields.findIndex((f) => f.name === time);
+    this.frontier = this.timeCol < 0 ? undefined : new PartitionFrontier(o.storage.partitionIdleMs, o.frontier);
   }
 
   /** Connects, looks the topic up and settles where each partition starts. */
@@ -89,7 +102,8 @@ export class KafkaTail {
   /**
    * Fetch rounds until the signal aborts or, with `stopAfterIdle`, no record came for that long (then one more round
    * takes whatever arrived meanwhile). Rounds that bring nothing but control records yield an empty chunk with the
-   * moved position; rounds that bring nothing at all yield nothing.
+   * moved position, and so do rounds after which the event-time frontier rose (a partition turned idle); rounds that
+   * change nothing yield nothing.
    */
   async *chunks(): AsyncIterable<KafkaChunk> {
     const { signal, now } = this.o;
@@ -113,7 +127,10 @@ export class KafkaTail {
     await closeClient(this.consumer);
   }
 
-  /** One fetch per leader, in parallel; the records of every partition in one chunk. */
+  /**
+   * One fetch per leader, in parallel; the records of every partition in one chunk. Each round is one idleness
+   * probe of the partitions (M7.2), so a partition's silence is measured in rounds the others were read in.
+   */
   private async round(maxWaitMs: number): Promise<KafkaChunk | undefined> {
     if (Date.now() - this.metadataAt > METADATA_MS) await this.refresh(false);
     const byLeader = new Map<number, number[]>();
@@ -168,13 +185,22 @@ export class KafkaTail {
             this.positions.set(p, next);
             moved = true;
           }
+          const before = builder.length;
           this.decoder.decode(p, records, builder, rejected);
+          if (records.length > 0) this.frontier?.observe(p, builder.columns[this.timeCol], before, builder.length);
         }
       }
     }
-    if (!moved) return undefined;
+    const rose = this.frontier?.probe(this.o.now()) ?? false;
+    if (!moved && !rose) return undefined;
     const batch = builder.length === 0 ? emptyBatch(width) : finishBuilder(builder);
-    return { batch, rejected, position: this.position };
+    const f = this.frontier;
+    return {
+      batch,
+      rejected,
+      position: this.position,
+      ...(f === undefined ? {} : { eventFrontier: f.frontier, partitionTimes: f.state.times }),
+    };
   }
 
   private abortedOf(p: number): Aborted {
@@ -210,7 +236,10 @@ export class KafkaTail {
     const added = [...this.leaders.keys()].filter((p) => !this.positions.has(p));
     if (added.length === 0) return;
     const start = await this.offsets(ListOffsetTimestamps.EARLIEST, added);
-    for (const p of added) this.positions.set(p, start.get(p) as number);
+    for (const p of added) {
+      this.positions.set(p, start.get(p) as number);
+      this.frontier?.add(p);
+    }
   }
 
   /** Settles the start of every partition: the positions given, else `startFrom`; checks them against retention. */
@@ -260,6 +289,7 @@ export class KafkaTail {
           `${this.what}: partition ${p} ends at offset ${hi} but napkin's log resumes at ${n}: the topic was deleted and created again, or truncated; reset the dataset's topic to read it afresh`,
         );
       if (n > hi) this.positions.set(p, hi);
+      this.frontier?.add(p);
     }
   }
 
