@@ -1,18 +1,16 @@
 import { isAbsolute, join, relative } from 'node:path';
 import type { Warehouse } from '../connectors/duckdb/warehouse.ts';
-import { resolveBrokers } from '../connectors/kafka/client.ts';
 import type { Dataset } from '../flow/dataset.ts';
 import type { KafkaLogConfig } from '../flow/kafka-storage.ts';
 import type { Follow } from '../flow/storage.ts';
 import type { BoundFlow } from '../plan/bind.ts';
 import { openCdcSource } from './cdc-ingest.ts';
+import { openDatasetTopic } from './dataset-topic.ts';
 import { matchFiles, openFiles, storageOf } from './flow-io.ts';
 import { type IngestResult, ingestFiles, ingestFollowed } from './ingest.ts';
 import { kafkaFollowed } from './kafka-ingest.ts';
-import { KafkaLog, kafkaTopicOf } from './kafka-log.ts';
 import { carryReplays, syncReplays } from './quarantine-replay.ts';
-import { topicDir } from './topic.ts';
-import { Topic } from './topic-log.ts';
+import type { Topic } from './topic-log.ts';
 
 /**
  * An unbounded source whose topic the run keeps ingesting while the flow reads it (a followed file; any connector
@@ -51,13 +49,7 @@ export async function openFlowTopics(
   /** napkin's log on Kafka: each topic is a Kafka topic (see `kafka-log.ts`); default: the state folder. */
   log?: KafkaLogConfig,
 ): Promise<FlowTopics> {
-  const conn = log === undefined ? undefined : resolveBrokers(log.brokers);
-  const openTopic = async (dataset: string): Promise<Topic> => {
-    const dir = topicDir(stateDir, dataset);
-    if (log === undefined || conn === undefined) return Topic.open(dir, dataset);
-    const kafkaTopic = kafkaTopicOf(log.prefix ?? `napkin.${project}`, dataset);
-    return Topic.on(await KafkaLog.open(conn, kafkaTopic, dir), dataset);
-  };
+  const openTopic = (dataset: string): Promise<Topic> => openDatasetTopic(stateDir, dataset, project, log);
   const topics = new Map<string, Topic>();
   const followed: FollowedSource[] = [];
   const ingested: IngestResult[] = [];

@@ -26,9 +26,22 @@ export const EPOCHS_TOPIC = '__napkin_epochs';
 export const QUARANTINE_TOPIC = '__napkin_quarantine';
 const TRANSACTION_TIMEOUT_MS = 60_000;
 
-/** The transactional id of a flow partition's epoch records: a new owner of the partition fences the old one. */
-export function epochsTransactionalId(flow: string, partition: number): string {
-  return `napkin.${flow}.epochs.${partition}`;
+/**
+ * The transactional id of a flow partition's epoch records: a new owner of the partition fences the old one. A
+ * project whose log is on Kafka scopes them by its log's prefix (see {@link epochsRoot}).
+ */
+export function epochsTransactionalId(flow: string, partition: number, scope?: string): string {
+  return `${scope ?? 'napkin'}.${flow}.epochs.${partition}`;
+}
+
+/**
+ * Where a flow's epoch records start in {@link EPOCHS_TOPIC}: `<flow>/` for workers (a flow's name is its identity on
+ * the cluster, as Kafka Streams' application id is), `<prefix>/<flow>/` for a project whose log is on Kafka under
+ * `prefix`: its records' offsets are offsets of that prefix's topics, so two projects (two prefixes) running a flow
+ * of the same name never take each other's epochs.
+ */
+export function epochsRoot(flow: string, scope?: string): string {
+  return scope === undefined ? flow : `${scope}/${flow}`;
 }
 
 /** The consumer-group offsets a partition's commit entry carries, in the same transaction (see `writeCommit`). */
@@ -61,26 +74,34 @@ export class KafkaEpochStore implements EpochLog {
   private committed = 0;
   private quarantined: { readonly stage: string; readonly entries: readonly QuarantineEntry[] }[] = [];
   readonly where: string;
+  /** The keys' start: `<root>/<partition>/`. */
+  private readonly keyPrefix: string;
 
   private constructor(
     readonly flow: string,
     readonly partition: number,
+    private readonly root: string,
     private readonly conn: KafkaConnection,
     private readonly producer: Producer,
     private readonly txnId: string,
     private readonly group: GroupOffsets | undefined,
   ) {
-    this.where = `kafka topic ${EPOCHS_TOPIC} (keys ${flow}/${partition}/…, ${conn.reference})`;
+    this.keyPrefix = `${root}/${partition}/`;
+    this.where = `kafka topic ${EPOCHS_TOPIC} (keys ${this.keyPrefix}…, ${conn.reference})`;
   }
 
-  /** Takes the partition's epoch records over (fencing their previous writer) and reads them. */
+  /**
+   * Takes the partition's epoch records over (fencing their previous writer) and reads them. `scope`: the log's
+   * prefix of a project whose log is on Kafka (see {@link epochsRoot}).
+   */
   static async open(
     conn: KafkaConnection,
     flow: string,
     partition: number,
     group?: GroupOffsets,
+    scope?: string,
   ): Promise<KafkaEpochStore> {
-    const txnId = epochsTransactionalId(flow, partition);
+    const txnId = epochsTransactionalId(flow, partition, scope);
     const what = `flow ${flow} partition ${partition}: epoch records`;
     const producer = new Producer({
       ...clientOptions(conn, txnId),
@@ -91,7 +112,7 @@ export class KafkaEpochStore implements EpochLog {
     });
     try {
       await initTransactions(producer, txnId, what, conn, 'another worker took this partition of the flow');
-      const store = new KafkaEpochStore(flow, partition, conn, producer, txnId, group);
+      const store = new KafkaEpochStore(flow, partition, epochsRoot(flow, scope), conn, producer, txnId, group);
       await store.load();
       return store;
     } catch (e) {
@@ -186,7 +207,7 @@ export class KafkaEpochStore implements EpochLog {
     return {
       topic: EPOCHS_TOPIC,
       partition: 0,
-      key: Buffer.from(`${this.flow}/${this.partition}/${suffix}`),
+      key: Buffer.from(`${this.keyPrefix}${suffix}`),
       value: bytes as Buffer,
     };
   }
@@ -241,9 +262,9 @@ export class KafkaEpochStore implements EpochLog {
   }
 
   private async load(): Promise<void> {
-    const records = await readFlowRecords(this.conn, this.flow, this.partition);
+    const records = await readFlowRecords(this.conn, this.root, this.partition);
     for (const [key, value] of records) {
-      const rest = key.slice(`${this.flow}/${this.partition}/`.length);
+      const rest = key.slice(this.keyPrefix.length);
       if (rest === 'commit') this.committed = (value as CommitEntry).epoch;
       else if (rest.startsWith('offsets/')) this.offsetEntries.set(Number(rest.slice(8)), value as OffsetEntry);
       else if (rest.startsWith('checkpoint/')) {
@@ -258,20 +279,20 @@ export class KafkaEpochStore implements EpochLog {
 }
 
 /**
- * Every live record of a flow in {@link EPOCHS_TOPIC} (of one partition, or all), by key, tombstones removed; read
- * with read_committed once no transaction is open on the topic.
+ * Every live record under a flow's root (see {@link epochsRoot}) in {@link EPOCHS_TOPIC} (of one partition, or all),
+ * by key, tombstones removed; read with read_committed once no transaction is open on the topic.
  */
 export async function readFlowRecords(
   conn: KafkaConnection,
-  flow: string,
+  root: string,
   partition?: number,
 ): Promise<Map<string, unknown>> {
-  const what = `flow ${flow}: reading its epoch records`;
-  const prefix = partition === undefined ? `${flow}/` : `${flow}/${partition}/`;
+  const what = `flow ${root}: reading its epoch records`;
+  const prefix = partition === undefined ? `${root}/` : `${root}/${partition}/`;
   await ensureEpochTopics(conn, what);
   const consumer = new Consumer({
-    ...clientOptions(conn, `napkin-epochs-${flow}`),
-    groupId: `napkin-epochs-${flow}`,
+    ...clientOptions(conn, `napkin-epochs-${root.replace('/', '.')}`),
+    groupId: `napkin-epochs-${root.replace('/', '.')}`,
     isolationLevel: FetchIsolationLevels.READ_COMMITTED,
   });
   const fail = (step: string, e: unknown) => kafkaFailure(`${what}: ${step} of ${EPOCHS_TOPIC} failed`, e, conn);

@@ -16,6 +16,7 @@ import {
   visibleRecords,
 } from '../connectors/kafka/fetch.ts';
 import { initTransactions, KafkaFencedError } from '../connectors/kafka/sink.ts';
+import type { KafkaLogConfig } from '../flow/kafka-storage.ts';
 import type { LogRecord } from '../log/frame.ts';
 import type { AppendRecord } from '../log/log.ts';
 import type { AppendResult } from '../log/partition.ts';
@@ -23,6 +24,11 @@ import type { AppendResult } from '../log/partition.ts';
 const READ_COMMITTED = FetchIsolationLevels.READ_COMMITTED;
 const FETCH_BYTES = 4 << 20;
 const SEND_RECORDS = 5000;
+
+/** The prefix of a project's topics on Kafka: the one given, else `napkin.<project>`. */
+export function logPrefix(log: KafkaLogConfig, project: string): string {
+  return log.prefix ?? `napkin.${project}`;
+}
 
 /** The Kafka topic that holds a dataset's topic of a project whose log is on Kafka (`kafkaLog`). */
 export function kafkaTopicOf(prefix: string, dataset: string): string {

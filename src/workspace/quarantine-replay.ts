@@ -39,9 +39,10 @@ import {
   type TextValidator,
   type ValueValidator,
 } from '../runtime/validate.ts';
+import { openDatasetTopic } from './dataset-topic.ts';
 import { storageOf } from './flow-io.ts';
 import { decodeEntry, kindOf, type ReplayFailure, type ReplayMarker, type TopicState, topicDir } from './topic.ts';
-import { Topic } from './topic-log.ts';
+import type { Topic } from './topic-log.ts';
 import type { Workspace } from './workspace.ts';
 
 /** The key of a corrected record (`--file`) that names the quarantine id it fixes. */
@@ -102,18 +103,21 @@ export interface ReplayReport {
  * settles it without appending anything twice.
  */
 export async function replayQuarantine(ws: Workspace, o: QuarantineReplayOptions): Promise<ReplayReport> {
-  if (ws.project.log !== undefined)
-    throw new Error(
-      `napkin quarantine replay appends to the dataset's topic in the state folder, and this project's log is on Kafka (kafkaLog); that is not built yet: fix the records at their source instead`,
-    );
   const ds = replayableDataset(ws, o.dataset);
   const contract = ds.contract as Contract;
   const dir = topicDir(o.stateDir, ds.name);
-  if (!existsSync(join(dir, 'log.json')))
+  const onKafka = ws.project.log !== undefined;
+  if (!onKafka && !existsSync(join(dir, 'log.json')))
     throw new Error(
       `dataset ${ds.name} has no topic yet: nothing of it has been ingested, so nothing is quarantined; run \`napkin run\` first`,
     );
-  const topic = await openTopic(dir, ds.name);
+  const topic = await openTopic(o.stateDir, ds.name, ws);
+  if (onKafka && topic.state.generation < 0) {
+    await topic.close();
+    throw new Error(
+      `dataset ${ds.name} has no records in its topic on Kafka yet: nothing of it has been ingested, so nothing is quarantined; run \`napkin run\` first`,
+    );
+  }
   let warehouse: Warehouse | undefined;
   try {
     assertSameFields(topic, contract);
@@ -260,9 +264,13 @@ function replayableDataset(ws: Workspace, name: string): Dataset {
   return ds;
 }
 
-async function openTopic(dir: string, dataset: string): Promise<Topic> {
+/**
+ * The dataset's topic, where the project keeps its log. On Kafka, opening it takes the topic's writer id over: a
+ * `napkin run` ingesting the dataset meanwhile is fenced and stops, saying so, and is run again afterwards.
+ */
+async function openTopic(stateDir: string, dataset: string, ws: Workspace): Promise<Topic> {
   try {
-    return await Topic.open(dir, dataset);
+    return await openDatasetTopic(stateDir, dataset, ws.project.name, ws.project.log);
   } catch (e) {
     if (e instanceof LogLockedError)
       throw new Error(

@@ -2,15 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { crashPoint } from '../connectors/crash-point.ts';
 import { Warehouse } from '../connectors/duckdb/warehouse.ts';
+import { resolveBrokers } from '../connectors/kafka/client.ts';
 import type { Dataset } from '../flow/dataset.ts';
 import type { BoundFlow } from '../plan/bind.ts';
 import { flowFingerprint, shortFingerprint } from '../plan/fingerprint.ts';
 import type { FlowIO, FlowResult } from '../runtime/execute.ts';
 import { EpochRunner, topicInputs } from './epoch-run.ts';
-import { EpochStore } from './epochs.ts';
+import { type EpochLog, EpochStore } from './epochs.ts';
 import { flowIO, type QuarantineBuffer, readsFollowed } from './flow-io.ts';
 import { acquireFlowLock } from './flow-lock.ts';
 import { type FlowTopics, openFlowTopics } from './flow-topics.ts';
+import { KafkaEpochStore } from './kafka-epochs.ts';
+import { logPrefix } from './kafka-log.ts';
 import { assertRunnable, commitQuarantine, logRun, STATE_DIR } from './run.ts';
 import { dropOutput, outputExists, switchOutput } from './switch-version.ts';
 import type { Topic } from './topic-log.ts';
@@ -50,10 +53,6 @@ export interface ReplayResult {
  */
 export async function replayFlow(ws: Workspace, options: ReplayOptions): Promise<ReplayResult> {
   assertRunnable(ws, [options.flow]);
-  if (ws.project.log !== undefined)
-    throw new Error(
-      `napkin replay reads the project's state folder, and this project's log is on Kafka (kafkaLog); replaying from Kafka is not built yet: point a copy of the flow (another name) at the same sources to build a new output`,
-    );
   const b = ws.plan.flows.find((f) => f.flow.name === options.flow) as BoundFlow;
   const stateDir = join(ws.root, STATE_DIR);
   const lock = acquireFlowLock(stateDir, b.flow.name, flowFingerprint(b));
@@ -80,8 +79,9 @@ async function replayLocked(
   const fingerprint = flowFingerprint(b);
   const started = new Date();
   let topics: FlowTopics | undefined;
+  let store: EpochLog | undefined;
   try {
-    topics = await openFlowTopics(ws.root, join(ws.root, STATE_DIR), warehouse, b, ws.project.name);
+    topics = await openFlowTopics(ws.root, join(ws.root, STATE_DIR), warehouse, b, ws.project.name, ws.project.log);
     let versions = await readVersions(flowDir);
     const resumable = versions.building?.fingerprint === fingerprint && options.from.kind === 'start';
     if (versions.building !== undefined && !resumable) {
@@ -107,7 +107,7 @@ async function replayLocked(
       await writeVersions(flowDir, versions);
     }
     const outputs = sinkDatasets(b);
-    const store = new EpochStore(flowDir, b.flow.name);
+    store = await openEpochLog(ws, flowDir, b.flow.name);
     const runner = runnerFor(ws, warehouse, b, topics, build, store);
     if (versions.switching !== true) {
       await buildVersion(ws, warehouse, b, runner, store, build, (v) => writeVersions(flowDir, v), versions, say);
@@ -140,7 +140,18 @@ async function replayLocked(
     };
   } finally {
     await topics?.close();
+    if (store instanceof KafkaEpochStore) await store.close();
   }
+}
+
+/**
+ * The flow's epoch records: in the state folder, or in `__napkin_epochs` for a project whose log is on Kafka (where
+ * `napkin run` keeps them, partition 0: one process runs the flow whole).
+ */
+async function openEpochLog(ws: Workspace, flowDir: string, flow: string): Promise<EpochLog> {
+  const log = ws.project.log;
+  if (log === undefined) return new EpochStore(flowDir, flow);
+  return KafkaEpochStore.open(resolveBrokers(log.brokers), flow, 0, undefined, logPrefix(log, ws.project.name));
 }
 
 /**
@@ -152,7 +163,7 @@ async function buildVersion(
   warehouse: Warehouse,
   b: BoundFlow,
   runner: EpochRunner,
-  store: EpochStore,
+  store: EpochLog,
   build: Build,
   save: (v: Versions) => Promise<void>,
   versions: Versions,
@@ -192,7 +203,7 @@ function runnerFor(
   b: BoundFlow,
   topics: FlowTopics,
   build: Build,
-  store: EpochStore,
+  store: EpochLog,
 ): EpochRunner {
   const quarantined: QuarantineBuffer = new Map();
   return new EpochRunner({

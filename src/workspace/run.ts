@@ -13,6 +13,7 @@ import { flowIO, type QuarantineBuffer, readsFollowed } from './flow-io.ts';
 import { acquireFlowLock, type FlowLock } from './flow-lock.ts';
 import { type FlowTopics, openFlowTopics } from './flow-topics.ts';
 import { KafkaEpochStore } from './kafka-epochs.ts';
+import { logPrefix } from './kafka-log.ts';
 import { removeLeftovers } from './leftovers.ts';
 import { runLive, scheduleOf } from './live.ts';
 import { readVersions } from './versions.ts';
@@ -109,7 +110,15 @@ async function runOne(ws: Workspace, warehouse: Warehouse, b: BoundFlow, options
     const log = ws.project.log;
     // With napkin's log on Kafka, the epoch records are there too (partition 0: one process runs the flow whole).
     kafkaStore =
-      log === undefined ? undefined : await KafkaEpochStore.open(resolveBrokers(log.brokers), b.flow.name, 0);
+      log === undefined
+        ? undefined
+        : await KafkaEpochStore.open(
+            resolveBrokers(log.brokers),
+            b.flow.name,
+            0,
+            undefined,
+            logPrefix(log, ws.project.name),
+          );
     runner = new EpochRunner({
       bound: b,
       registry: ws.registry,

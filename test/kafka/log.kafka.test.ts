@@ -87,15 +87,64 @@ describe("napkin's log on Kafka (kafkaLog)", () => {
     const c = await readCommitted(broker().bootstrap, orders);
     assert.ok(c.records.length > 0 && c.open === 0, `${orders}: ${c.records.length} records, ${c.open} open`);
     const epochs = await readCommitted(broker().bootstrap, '__napkin_epochs');
-    // Both flows committed their epoch there (partition 0: napkin run runs a flow whole).
+    // Both flows committed their epoch there (partition 0: napkin run runs a flow whole), under the log's prefix.
     const keys = new Set(epochs.records.map((r) => r.key));
-    for (const flow of ['shop_orders', 'finance_daily']) assert.ok(keys.has(`${flow}/0/commit`), `${flow}/0/commit`);
+    for (const flow of ['shop_orders', 'finance_daily'])
+      assert.ok(keys.has(`napkin.shop1/${flow}/0/commit`), `napkin.shop1/${flow}/0/commit`);
 
     // A second run ingests nothing new and writes the same again.
     const r2 = napkin(dir, 'run');
     assert.equal(r2.status, 0, show(r2));
     assert.equal(await outputs(dir), want);
     assert.equal((await readCommitted(broker().bootstrap, orders)).records.length, c.records.length);
+  });
+
+  it('napkin quarantine replay and napkin replay work on Kafka as they do on the embedded log', async () => {
+    // The same steps on both logs: run, replay the quarantined order with a corrected record, run, then rebuild
+    // shop_orders into version 2 from the log and switch it in. Outputs (the kept version 1 included) must agree.
+    const steps = (dir: string): string[] => {
+      const lines: string[] = [];
+      const step = (...args: string[]) => {
+        const r = napkin(dir, ...args);
+        assert.equal(r.status, 0, `${args.join(' ')}: ${show(r)}`);
+        lines.push(r.stdout.split('\n').find((l) => /replayed|version/.test(l)) ?? '');
+      };
+      step('run');
+      const id = /([0-9a-f]{12})/.exec(napkin(dir, 'quarantine', 'show', 'shop.orders').stdout)?.[1];
+      assert.ok(id !== undefined, 'the shop quarantines one order');
+      writeFiles(dir, {
+        'fixed.jsonl': `${JSON.stringify({
+          _quarantine_id: id,
+          order_id: 'O900001',
+          customer_id: 'C0042',
+          status: 'paid',
+          amount: '12.00',
+          currency: 'EUR',
+          placed_at: '2024-04-12T10:00:00Z',
+        })}\n`,
+      });
+      step('quarantine', 'replay', 'shop.orders', '--file', 'fixed.jsonl');
+      step('run');
+      step('replay', 'shop_orders');
+      step('run');
+      return lines;
+    };
+    const embedded = copyProject(SHOP);
+    dirs.push(embedded);
+    const want = steps(embedded);
+    const dir = onKafka('napkin.shop-replays');
+    dirs.push(dir);
+    assert.deepEqual(steps(dir), want);
+    assert.equal(await outputs(dir), await outputs(embedded));
+    const versions = napkin(dir, 'versions', 'shop_orders');
+    assert.equal(versions.stdout, napkin(embedded, 'versions', 'shop_orders').stdout);
+    assert.match(versions.stdout, /__v1/, `version 1 is kept after the switch: ${versions.stdout}`);
+    // The replay chunk went to the dataset's topic on Kafka, not to the state folder.
+    const c = await readCommitted(broker().bootstrap, 'napkin.shop-replays.shop.orders');
+    assert.ok(
+      c.records.some((r) => r.value?.toString('utf8').includes('"kind":"replay"') === true),
+      'a replay marker in napkin.shop-replays.shop.orders',
+    );
   });
 
   for (const point of ['ingest-append:2', 'epoch-offsets:1', 'epoch-checkpoint:1', 'epoch-sinks:1', 'epoch-commit:1'])
