@@ -109,6 +109,8 @@ export interface PostgresCdc {
   /** The publication; absent: derived from the table name. */
   readonly publication?: string;
   readonly stopAfterIdleMs?: number;
+  /** How long a lost replication connection is retried before the run fails (absent: 5 minutes). */
+  readonly reconnectForMs?: number;
 }
 
 /** Options of {@link postgresCdc}. */
@@ -123,6 +125,12 @@ export interface PostgresCdcOptions {
   readonly publication?: string;
   /** End the run after this long without a change (tests, demos); default: run until SIGINT/SIGTERM. */
   readonly stopAfterIdle?: string;
+  /**
+   * How long to keep reconnecting when the replication connection is lost (a restart, a failover, a killed
+   * walsender), with backoff from 0.2 s to 5 s, before the run fails; default '5m'. Each session resumes from the
+   * log's position, so nothing is missed or repeated.
+   */
+  readonly reconnectFor?: string;
 }
 
 const PG_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -134,7 +142,7 @@ const PG_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
  * holds the position, and the slot is confirmed only up to what the log holds.
  */
 export function postgresCdc(options: PostgresCdcOptions): Storage {
-  const { table, connection, slot, publication, stopAfterIdle } = options;
+  const { table, connection, slot, publication, stopAfterIdle, reconnectFor } = options;
   const what = `postgresCdc({ table: '${String(table)}' })`;
   if (typeof table !== 'string' || !/^[a-z_][a-z0-9_]{0,62}(\.[a-z_][a-z0-9_]{0,62})?$/.test(table)) {
     throw new Error(
@@ -153,15 +161,8 @@ export function postgresCdc(options: PostgresCdcOptions): Storage {
     if (v !== undefined && (typeof v !== 'string' || !PG_NAME.test(v)))
       throw new Error(`${what}: ${option} '${String(v)}' must be a lower-case name ([a-z_][a-z0-9_]*, at most 63)`);
   }
-  let stopAfterIdleMs: number | undefined;
-  if (stopAfterIdle !== undefined) {
-    try {
-      stopAfterIdleMs = parseDuration(stopAfterIdle);
-    } catch (e) {
-      throw new Error(`${what}: stopAfterIdle: ${(e as Error).message}`);
-    }
-    if (!(stopAfterIdleMs > 0)) throw new Error(`${what}: stopAfterIdle must be positive, got '${stopAfterIdle}'`);
-  }
+  const stopAfterIdleMs = positiveDuration(what, 'stopAfterIdle', stopAfterIdle);
+  const reconnectForMs = positiveDuration(what, 'reconnectFor', reconnectFor);
   return {
     kind: 'postgresCdc',
     table,
@@ -169,7 +170,20 @@ export function postgresCdc(options: PostgresCdcOptions): Storage {
     ...(slot === undefined ? {} : { slot }),
     ...(publication === undefined ? {} : { publication }),
     ...(stopAfterIdleMs === undefined ? {} : { stopAfterIdleMs }),
+    ...(reconnectForMs === undefined ? {} : { reconnectForMs }),
   };
+}
+
+function positiveDuration(what: string, option: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  let ms: number;
+  try {
+    ms = parseDuration(text);
+  } catch (e) {
+    throw new Error(`${what}: ${option}: ${(e as Error).message}`);
+  }
+  if (!(ms > 0)) throw new Error(`${what}: ${option} must be positive, got '${text}'`);
+  return ms;
 }
 
 function checkPath(kind: string, path: string): string {

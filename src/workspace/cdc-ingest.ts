@@ -53,6 +53,7 @@ export async function openCdcSource(
     publication,
     contract,
     ...(st.stopAfterIdleMs === undefined ? {} : { stopAfterIdleMs: st.stopAfterIdleMs }),
+    ...(st.reconnectForMs === undefined ? {} : { reconnectForMs: st.reconnectForMs }),
   };
   const source = await CdcSource.prepare(options, log);
   await topic.saveState();

@@ -90,6 +90,27 @@ export interface CdcSourceOptions {
   readonly stopAfterIdleMs?: number;
   /** How often an idle slot is moved on over unrelated WAL (a marker-only append, then a confirmation). */
   readonly progressMs?: number;
+  /**
+   * How long to keep reconnecting after the replication connection is lost (a server restart, a failover, a killed
+   * walsender) before the run fails; default 5 minutes. Each new session resumes from the log's position.
+   */
+  readonly reconnectForMs?: number;
+  /** One line per reconnection, for people; stderr by default. */
+  readonly onNotice?: (line: string) => void;
+}
+
+/**
+ * The replication connection was lost, or could not be opened for a reason a later attempt may not meet (the
+ * server is down or restarting): nothing the log holds is affected, and a new session resumes from its position.
+ */
+export class ReplicationLost extends Error {}
+
+/** SQLSTATE classes and client codes of a connection lost or refused (08: connection exception; 57P0x: shutdown). */
+const CONNECTION_CODE = /^(08\w{3}|57P0[123]|E[A-Z]+|CONNECT_TIMEOUT|CONNECTION_\w+)$/;
+
+function connectionCode(e: unknown): boolean {
+  const code = typeof e === 'object' && e !== null && 'code' in e ? String(e.code) : '';
+  return CONNECTION_CODE.test(code);
 }
 
 /** A source's row in the log: contract field values in contract order. */
@@ -118,6 +139,10 @@ interface Txn {
 const SNAPSHOT_ROWS = BATCH_ROWS;
 const STATUS_MS = 10_000;
 const SLOT_BUSY_WAIT_MS = 30_000;
+const RECONNECT_FOR_MS = 300_000;
+/** The first wait before reconnecting, doubled per failed attempt up to the last. */
+const RECONNECT_FIRST_MS = 200;
+const RECONNECT_MAX_MS = 5_000;
 
 export class CdcSource {
   private readonly table: TableName;
@@ -460,10 +485,35 @@ export class CdcSource {
    * that long. Returns the number of records appended.
    */
   async stream(log: CdcLog, signal: AbortSignal, now: () => number, onAppend?: () => void): Promise<number> {
-    const start = log.position();
-    if (start?.snapshotDone !== 1) throw new Error(`${this.o.dataset}: streaming before the snapshot is complete`);
-    const s = new Streamer(this, log, start, signal, now, onAppend);
-    return s.run();
+    let records = 0;
+    let lostAt: number | undefined;
+    let wait = RECONNECT_FIRST_MS;
+    for (let attempt = 1; ; attempt++) {
+      const start = log.position();
+      if (start?.snapshotDone !== 1) throw new Error(`${this.o.dataset}: streaming before the snapshot is complete`);
+      const s = new Streamer(this, log, start, signal, now, onAppend);
+      try {
+        return records + (await s.run());
+      } catch (e) {
+        records += s.appended;
+        if (!(e instanceof ReplicationLost) || signal.aborted) throw e;
+        // A session that got as far as appending starts the budget and the backoff afresh.
+        if (s.appended > 0 || s.streamed) {
+          lostAt = undefined;
+          wait = RECONNECT_FIRST_MS;
+          attempt = 1;
+        }
+        lostAt ??= Date.now();
+        const budget = this.o.reconnectForMs ?? RECONNECT_FOR_MS;
+        if (Date.now() - lostAt + wait > budget)
+          throw new Error(`${e.message}; gave up reconnecting after ${Math.round(budget / 1000)} s`);
+        const notice = this.o.onNotice ?? ((line: string) => process.stderr.write(`${line}\n`));
+        notice(`napkin: ${e.message}; reconnecting in ${wait} ms (attempt ${attempt})`);
+        await sleep(wait, undefined, { signal }).catch(() => undefined);
+        wait = Math.min(RECONNECT_MAX_MS, wait * 2);
+        if (signal.aborted) return records;
+      }
+    }
   }
 
   /** The replication connection, started on the slot; waits while a killed run's walsender still holds it. */
@@ -476,8 +526,14 @@ export class CdcSource {
         return { rep, stream };
       } catch (e) {
         await rep.sql.end({ timeout: 1 }).catch(() => undefined);
-        if ((e as { code?: string }).code !== '55006' || Date.now() > deadline)
-          throw pgFailure(`${this.o.dataset}: starting replication from slot ${this.o.slot} failed`, e, rep.conn);
+        if ((e as { code?: string }).code !== '55006' || Date.now() > deadline) {
+          const failure = pgFailure(
+            `${this.o.dataset}: starting replication from slot ${this.o.slot} failed`,
+            e,
+            rep.conn,
+          );
+          throw connectionCode(e) ? new ReplicationLost(failure.message) : failure;
+        }
         await sleep(200);
       }
     }
@@ -586,6 +642,8 @@ class Streamer {
   private pending: { rows: Row[]; rejected: QuarantineEntry[]; lsn: bigint } | undefined;
   private logged: bigint;
   private records = 0;
+  /** The server sent something: the session was up. */
+  streamed = false;
   private lastStatus = 0;
   private lastProgress: number;
   private lastData: number;
@@ -604,10 +662,16 @@ class Streamer {
     this.lastData = now();
   }
 
+  /** Records appended so far, also when the session ends in an error. */
+  get appended(): number {
+    return this.records;
+  }
+
   async run(): Promise<number> {
     const { rep, stream } = await this.src.startStream();
     this.stream = stream;
     stream.on('data', (b: Buffer) => {
+      this.streamed = true;
       this.queue.push(b);
       if (this.queue.length > 4096) stream.pause();
       this.notify();
@@ -670,9 +734,9 @@ class Streamer {
 
   private lost(error: unknown): Error {
     const o = this.src.options;
-    const why = error === undefined ? 'the server closed it' : (error as Error).message;
-    return new Error(
-      `${o.dataset}: the replication stream of slot ${o.slot} ended (${why}); run again to resume from LSN ${formatLsn(this.logged)}`,
+    const why = error === undefined ? 'the server closed it' : (error as Error).message.split('\n')[0];
+    return new ReplicationLost(
+      `${o.dataset}: the replication stream of slot ${o.slot} ended (${why}); it resumes from LSN ${formatLsn(this.logged)}`,
     );
   }
 
