@@ -77,6 +77,12 @@ export interface SinkWriter {
   prepare?(epoch?: EpochCommit): Promise<void>;
   /** Throws away everything written. Must be safe to call after a failed commit. */
   abort(): Promise<void>;
+  /**
+   * The sink's input watermark rose (M1), or its input turned idle or active again (M7): for a sink that hands its
+   * progress on to readers of its output (a worker's repartition topic); others leave them out.
+   */
+  watermark?(wm: number): void;
+  idle?(idle: boolean): void;
 }
 
 /** The I/O a flow run needs, provided by the connectors layer. The runtime itself does no I/O. */

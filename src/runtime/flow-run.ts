@@ -72,7 +72,9 @@ export class FlowRun {
             (wm) => {
               marks.set(s.id, wm);
               if (isComplete(wm)) (run as FlowRun).ended.add(s.id);
+              sink.watermark?.(wm);
             },
+            (idle) => sink.idle?.(idle),
           ),
         );
       }
@@ -295,7 +297,12 @@ function readLive(s: Stage, live: readonly boolean[] | undefined): readonly bool
   return live !== undefined && timeCol >= 0 ? live.map((x, c) => x || c === timeCol) : live;
 }
 
-function sinkOperator(write: (b: Batch) => void, m: StageMetrics, onWatermark: (wm: number) => void): Operator {
+function sinkOperator(
+  write: (b: Batch) => void,
+  m: StageMetrics,
+  onWatermark: (wm: number) => void,
+  onIdle: (idle: boolean) => void,
+): Operator {
   return {
     push(_port, batch) {
       m.in += batch.length;
@@ -304,6 +311,9 @@ function sinkOperator(write: (b: Batch) => void, m: StageMetrics, onWatermark: (
     },
     watermark(_port, wm) {
       onWatermark(wm);
+    },
+    idle(_port, idle) {
+      onIdle(idle);
     },
   };
 }

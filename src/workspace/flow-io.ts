@@ -166,6 +166,8 @@ export function openServerSink(
   st: Extract<Storage, { kind: 'postgres' | 'kafka' }>,
   input: Schema,
   partition = '0',
+  /** A worker's repartition topic: the progress records its commits carry (see `connectors/kafka/progress.ts`). */
+  progress?: { readonly from: number; readonly partitions: number },
 ): Promise<SinkWriter> {
   const ds = s.dataset as Dataset;
   const contract = ds.contract?.schema as Schema;
@@ -188,6 +190,7 @@ export function openServerSink(
     dataset: ds.name,
     contractKey: ds.contract?.key ?? [],
     ...(ds.contract?.eventTime === undefined ? {} : { eventTime: ds.contract.eventTime }),
+    ...(progress === undefined ? {} : { progress }),
   });
 }
 

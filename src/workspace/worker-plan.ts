@@ -96,7 +96,7 @@ export function assertPartitionLocal(b: BoundFlow, plan: WorkerPlan, partitions:
 }
 
 /** The fields a stateful stage groups or joins by; undefined for a stateless stage. */
-function groupingOf(s: Stage): readonly string[] | undefined {
+export function groupingOf(s: Stage): readonly string[] | undefined {
   const n = s.node;
   if (n === undefined) return undefined;
   switch (n.op) {

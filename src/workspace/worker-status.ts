@@ -4,6 +4,7 @@ import type { BoundFlow } from '../plan/bind.ts';
 import type { CommitEntry, OffsetEntry } from './epochs.ts';
 import { readFlowRecords } from './kafka-epochs.ts';
 import { scheduleOf } from './live.ts';
+import { type FlowPart, splitForWorkers } from './repartition.ts';
 import { type Health, judge } from './status.ts';
 import { workerGroup } from './worker.ts';
 import { workerPlan } from './worker-plan.ts';
@@ -34,13 +35,23 @@ export interface WorkerFlowStatus {
   readonly flow: string;
   readonly group: string;
   readonly slaMs: number;
+  /** The partitions of the flow's first part (its sources'). */
+  readonly partitions: readonly PartitionStatus[];
+  /** Every part of the flow, the first included: two when workers repartition it (see repartition.ts). */
+  readonly parts: readonly WorkerPartStatus[];
+}
+
+export interface WorkerPartStatus {
+  /** `<flow>`, or `<flow>/<stage>` for the part after a repartition. */
+  readonly name: string;
+  readonly group: string;
   readonly partitions: readonly PartitionStatus[];
 }
 
 /**
  * The partitions of a flow run by `napkin worker`, read from `__napkin_epochs` and the source topics' ends (read
- * only: nothing is fenced or joined). A partition is healthy while it has nothing left to read, or committed within
- * the SLA.
+ * only: nothing is fenced or joined), for each part of the flow. A partition is healthy while it has nothing left to
+ * read, or committed within the SLA.
  */
 export async function workerStatus(ws: Workspace, flow: string, now = Date.now()): Promise<WorkerFlowStatus> {
   const b = ws.plan.flows.find((x) => x.flow.name === flow);
@@ -48,23 +59,42 @@ export async function workerStatus(ws: Workspace, flow: string, now = Date.now()
     throw new Error(`unknown flow ${flow}; the project has ${ws.plan.flows.map((x) => x.flow.name).join(', ')}`);
   const plan = workerPlan(b);
   const conn = resolveBrokers(plan.brokers);
-  const records = await readFlowRecords(conn, flow);
-  const topics = plan.sources.map((s) => ({ dataset: s.dataset.name, topic: s.storage.topic }));
+  const first = plan.sources[0].storage.topic;
+  const count = (await topicEnds(conn, flow, [first])).get(first)?.length ?? 0;
+  const slaMs = slaOf(b);
+  const parts: WorkerPartStatus[] = [];
+  for (const part of splitForWorkers(b, ws.registry, count))
+    parts.push({
+      name: part.name,
+      group: workerGroup(part.name),
+      partitions: await partStatus(conn, part, slaMs, now),
+    });
+  return { flow, group: workerGroup(flow), slaMs, partitions: parts[0].partitions, parts };
+}
+
+async function partStatus(
+  conn: ReturnType<typeof resolveBrokers>,
+  part: FlowPart,
+  slaMs: number,
+  now: number,
+): Promise<PartitionStatus[]> {
+  const root = part.name;
+  const records = await readFlowRecords(conn, root);
+  const topics = part.plan.sources.map((s) => ({ dataset: s.dataset.name, topic: s.storage.topic }));
   const ends = await topicEnds(
     conn,
-    flow,
+    part.bound.flow.name,
     topics.map((t) => t.topic),
   );
-  const slaMs = slaOf(b);
   const count = ends.get(topics[0].topic)?.length ?? 0;
   const partitions: PartitionStatus[] = [];
   for (let p = 0; p < count; p++) {
-    const planned = latestOffsets(records, flow, p);
-    const commit = records.get(`${flow}/${p}/commit`) as CommitEntry | undefined;
+    const planned = latestOffsets(records, root, p);
+    const commit = records.get(`${root}/${p}/commit`) as CommitEntry | undefined;
     const committedEntry =
       commit === undefined
         ? undefined
-        : (records.get(`${flow}/${p}/offsets/${commit.epoch}`) as OffsetEntry | undefined);
+        : (records.get(`${root}/${p}/offsets/${commit.epoch}`) as OffsetEntry | undefined);
     const inputs = topics.map(({ dataset, topic }) => {
       const end = ends.get(topic)?.[p] ?? 0;
       const at = committedEntry?.ranges[dataset]?.to ?? 0;
@@ -82,7 +112,7 @@ export async function workerStatus(ws: Workspace, flow: string, now = Date.now()
       health: commit === undefined && planned === undefined ? 'NEVER RUN' : lagging ? judge(age / slaMs) : 'OK',
     });
   }
-  return { flow, group: workerGroup(flow), slaMs, partitions };
+  return partitions;
 }
 
 function latestOffsets(records: ReadonlyMap<string, unknown>, flow: string, p: number): OffsetEntry | undefined {

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  Admin,
   Consumer,
   FetchIsolationLevels,
   type GroupPartitionsAssigner,
@@ -15,6 +16,7 @@ import {
   kafkaFailure,
   resolveBrokers,
 } from '../connectors/kafka/client.ts';
+import { createMissingTopics } from '../connectors/kafka/commits.ts';
 import { KafkaPartitionInput } from '../connectors/kafka/partition-input.ts';
 import { KafkaFencedError } from '../connectors/kafka/sink.ts';
 import { FencedError } from '../connectors/postgres/fence.ts';
@@ -29,8 +31,9 @@ import { type EpochInput, EpochRunner } from './epoch-run.ts';
 import { openServerSink, storageOf } from './flow-io.ts';
 import { flowRecords, KafkaEpochStore } from './kafka-epochs.ts';
 import { monotonicNow, scheduleOf } from './live.ts';
+import { type FlowPart, splitForWorkers } from './repartition.ts';
 import { assertRunnable } from './run.ts';
-import { assertPartitionLocal, type WorkerPlan, workerPlan } from './worker-plan.ts';
+import { type WorkerPlan, workerPlan } from './worker-plan.ts';
 import type { Workspace } from './workspace.ts';
 
 export interface WorkerOptions {
@@ -45,9 +48,9 @@ export interface WorkerOptions {
   readonly signal?: AbortSignal;
 }
 
-/** The consumer group of a flow's workers. */
-export function workerGroup(flow: string): string {
-  return `napkin.${flow}`;
+/** The consumer group of a flow's workers (of one part of it: `<flow>/<stage>`, see repartition.ts). */
+export function workerGroup(part: string): string {
+  return `napkin.${part.replace('/', '.')}`;
 }
 
 /** The partitions of a flow one worker runs: each its own epochs, state, sinks' transactional ids. */
@@ -78,17 +81,62 @@ export async function runWorker(ws: Workspace, o: WorkerOptions): Promise<void> 
   const plan = workerPlan(b);
   const conn = resolveBrokers(plan.brokers);
   const notice = o.onNotice ?? ((line: string) => process.stderr.write(`${line}\n`));
-  await assertVersion(conn, b, fingerprint);
   const fetcher = new Consumer({
     ...clientOptions(conn, `napkin-worker-${o.flow}`),
     groupId: `napkin-fetch-${o.flow}`,
     isolationLevel: FetchIsolationLevels.READ_COMMITTED,
   });
   const session = o.sessionTimeoutMs ?? 10_000;
-  const topic = plan.sources[0].storage.topic;
-  const group = new Consumer({
-    ...clientOptions(conn, `napkin-worker-${o.flow}`),
-    groupId: workerGroup(o.flow),
+  const running: { worker: Worker; group: Consumer }[] = [];
+  try {
+    const partitions = await partitionCounts(fetcher, conn, plan);
+    const parts = splitForWorkers(b, ws.registry, partitions);
+    for (const part of parts) await assertVersion(conn, part.name, fingerprint);
+    for (const part of parts)
+      if (part.upstream !== undefined)
+        await ensureRepartitionTopic(conn, part.plan.sources[0].storage.topic, partitions);
+    // One stop for every part: a part that fails stops the others, between their epochs.
+    const stop = new AbortController();
+    const onSignal = (): void => stop.abort();
+    o.signal?.addEventListener('abort', onSignal);
+    try {
+      for (const part of parts) {
+        const group = joinGroupOf(conn, part, fingerprint, session);
+        const worker = new Worker(ws, part, conn, fetcher, group, fingerprint, notice, session);
+        running.push({ worker, group });
+        await join(conn, part, group, worker);
+      }
+      const interval = scheduleOf(b, o.epochIntervalMs).intervalMs;
+      // Every part finishes its last epochs before the first failure, if any, is reported.
+      const results = await Promise.allSettled(
+        running.map(({ worker }) =>
+          worker.run(interval, stop.signal).catch((e: unknown) => {
+            stop.abort();
+            throw e;
+          }),
+        ),
+      );
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
+    } finally {
+      o.signal?.removeEventListener('abort', onSignal);
+    }
+  } finally {
+    for (const { worker } of running) await worker.closeAll();
+    for (const { group } of running) {
+      // Leaving at once moves the partitions now, not after the session timeout.
+      await new Promise<void>((resolve) => group.leaveGroup(true, () => resolve()));
+      await closeClient(group);
+    }
+    await closeClient(fetcher);
+  }
+}
+
+/** A part's consumer group member: its version in the protocol metadata, for the assignor. */
+function joinGroupOf(conn: KafkaConnection, part: FlowPart, fingerprint: string, session: number): Consumer {
+  return new Consumer({
+    ...clientOptions(conn, `napkin-worker-${part.bound.flow.name}`),
+    groupId: workerGroup(part.name),
     isolationLevel: FetchIsolationLevels.READ_COMMITTED,
     sessionTimeout: session,
     rebalanceTimeout: Math.max(session, 30_000),
@@ -96,32 +144,41 @@ export async function runWorker(ws: Workspace, o: WorkerOptions): Promise<void> 
     protocols: [{ name: 'napkin', version: 1, metadata: Buffer.from(JSON.stringify({ fingerprint })) }],
     partitionAssigner: assignByVersion(fingerprint),
   });
-  const worker = new Worker(ws, b, plan, conn, fetcher, group, fingerprint, notice, session);
+}
+
+async function join(conn: KafkaConnection, part: FlowPart, group: Consumer, worker: Worker): Promise<void> {
+  const topic = part.plan.sources[0].storage.topic;
+  const name = workerGroup(part.name);
+  group.topics.trackAll(topic);
+  // The client reports a failed rejoin as an 'error' event: the worker stops with it, between epochs.
+  group.on('error', (e: unknown) => worker.fail(kafkaFailure(`flow ${part.name}: consumer group ${name}`, e, conn)));
+  group.on(
+    'consumer:group:join',
+    (p: { generationId: number; assignments?: { topic: string; partitions: number[] }[] }) =>
+      worker.assign(p.generationId, p.assignments?.find((a) => a.topic === topic)?.partitions ?? []),
+  );
   try {
-    const partitions = await partitionCounts(fetcher, conn, plan);
-    assertPartitionLocal(b, plan, partitions);
-    group.topics.trackAll(topic);
-    // The client reports a failed rejoin as an 'error' event: the worker stops with it, between epochs.
-    group.on('error', (e: unknown) =>
-      worker.fail(kafkaFailure(`flow ${o.flow}: consumer group ${workerGroup(o.flow)}`, e, conn)),
-    );
-    group.on(
-      'consumer:group:join',
-      (p: { generationId: number; assignments?: { topic: string; partitions: number[] }[] }) =>
-        worker.assign(p.generationId, p.assignments?.find((a) => a.topic === topic)?.partitions ?? []),
-    );
-    try {
-      await group.joinGroup({});
-    } catch (e) {
-      throw kafkaFailure(`flow ${o.flow}: joining consumer group ${workerGroup(o.flow)} failed`, e, conn);
-    }
-    await worker.run(scheduleOf(b, o.epochIntervalMs).intervalMs, o.signal);
+    await group.joinGroup({});
+  } catch (e) {
+    throw kafkaFailure(`flow ${part.name}: joining consumer group ${name} failed`, e, conn);
+  }
+}
+
+/** Creates a repartition topic with the sources' partition count, or checks the one there has it. */
+async function ensureRepartitionTopic(conn: KafkaConnection, topic: string, partitions: number): Promise<void> {
+  const admin = new Admin(clientOptions(conn, 'napkin-admin-repartition'));
+  try {
+    // Kept whole: a partition that moves rebuilds its state by reading its output's epochs from the start.
+    const keep = [{ name: 'retention.ms', value: '-1' }];
+    await createMissingTopics(admin, [{ name: topic, partitions, configs: keep }], conn, `repartition topic ${topic}`);
+    const meta = await admin.metadata({ topics: [topic], forceUpdate: true });
+    const count = meta.topics.get(topic)?.partitionsCount ?? 0;
+    if (count !== partitions)
+      throw new Error(
+        `repartition topic ${topic} has ${count} partitions, and the flow's sources ${partitions}: they must match (the topic is napkin's own: delete it while no worker runs, and napkin creates it again)`,
+      );
   } finally {
-    await worker.closeAll();
-    // Leaving at once moves the partitions now, not after the session timeout.
-    await new Promise<void>((resolve) => group.leaveGroup(true, () => resolve()));
-    await closeClient(group);
-    await closeClient(fetcher);
+    await admin.close().catch(() => undefined);
   }
 }
 
@@ -137,17 +194,22 @@ class Worker {
   /** Per partition, the transactions in a row the brokers failed with an unknown outcome. */
   private readonly unsettled = new Map<number, number>();
 
+  private readonly b: BoundFlow;
+  private readonly plan: WorkerPlan;
+
   constructor(
     private readonly ws: Workspace,
-    private readonly b: BoundFlow,
-    private readonly plan: WorkerPlan,
+    private readonly part: FlowPart,
     private readonly conn: KafkaConnection,
     private readonly fetcher: Consumer,
     private readonly group: Consumer,
     private readonly fingerprint: string,
     private readonly notice: (line: string) => void,
     private readonly sessionMs: number,
-  ) {}
+  ) {
+    this.b = part.bound;
+    this.plan = part.plan;
+  }
 
   /** Stops the worker at its next step with `e`. */
   fail(e: Error): void {
@@ -207,7 +269,7 @@ class Worker {
 
   private async take(partition: number): Promise<void> {
     const started = Date.now();
-    const flow = this.b.flow.name;
+    const flow = this.part.name;
     const topics = new Map(this.plan.sources.map((s) => [s.dataset.name, s.storage.topic]));
     const store = await KafkaEpochStore.open(this.conn, flow, partition, { consumer: this.group, topics });
     try {
@@ -223,6 +285,7 @@ class Worker {
             s.dataset.name,
             s.dataset.contract as NonNullable<Dataset['contract']>,
             partition,
+            this.part.upstream,
           ),
       );
       for (const i of inputs) await i.open();
@@ -257,7 +320,7 @@ class Worker {
     this.tasks.delete(t.partition);
     await t.runner.close().catch(() => undefined);
     await t.store.close();
-    if (why !== undefined) this.notice(`flow ${this.b.flow.name}: partition ${t.partition} released (${why})`);
+    if (why !== undefined) this.notice(`flow ${this.part.name}: partition ${t.partition} released (${why})`);
   }
 
   /**
@@ -288,7 +351,7 @@ class Worker {
       // Stalled past the session timeout (this process was paused): the group has moved on without it. A zombie.
       if (why === 'fenced' && this.stall.since(started - this.sessionMs) > this.sessionMs && !last)
         throw new Error(
-          `fenced: flow ${this.b.flow.name} partition ${t.partition}: this worker was stalled for ${(this.stall.since(started - this.sessionMs) / 1000).toFixed(1)} s, past its ${this.sessionMs / 1000} s session timeout, and another worker took the partition over; it stops without committing its epoch; start it again to rejoin the group (${firstLine(e)})`,
+          `fenced: flow ${this.part.name} partition ${t.partition}: this worker was stalled for ${(this.stall.since(started - this.sessionMs) / 1000).toFixed(1)} s, past its ${this.sessionMs / 1000} s session timeout, and another worker took the partition over; it stops without committing its epoch; start it again to rejoin the group (${firstLine(e)})`,
         );
       // The group moved the partition while the epoch ran, and this worker has not heard yet: let it go until the
       // group's next generation, so the two owners do not take it from each other in turn.
@@ -300,6 +363,7 @@ class Worker {
   private io(partition: number, quarantined: Map<Stage, QuarantineEntry[]>): FlowIO {
     const plan = this.ws.plan;
     const flow = this.b;
+    const writes = this.part.writes;
     return {
       async openSource(s: Stage) {
         throw new Error(`stage ${s.id}: a worker reads its sources by partition only`);
@@ -309,7 +373,9 @@ class Worker {
         if (st.kind !== 'postgres' && st.kind !== 'kafka')
           throw new Error(`stage ${s.id}: a worker writes Kafka topics and PostgreSQL tables only`);
         const input = flow.stages.find((x) => x.id === s.inputs[0])?.schema as Schema;
-        return openServerSink(plan, s, st, input, String(partition));
+        const progress =
+          writes !== undefined && s.id === writes.sink ? { from: partition, partitions: writes.partitions } : undefined;
+        return openServerSink(plan, s, st, input, String(partition), progress);
       },
       async runSql(s: Stage): Promise<{ rows: number; location: string }> {
         throw new Error(`stage ${s.id}: a worker runs no SQL model`);
@@ -337,10 +403,10 @@ function asEpochInput(i: KafkaPartitionInput): EpochInput {
 }
 
 /** Refuses a worker whose version differs from the one any partition's current output was written by. */
-async function assertVersion(conn: KafkaConnection, b: BoundFlow, fingerprint: string): Promise<void> {
-  const records = await flowRecords(conn, b.flow.name);
+async function assertVersion(conn: KafkaConnection, part: string, fingerprint: string): Promise<void> {
+  const records = await flowRecords(conn, part);
   for (const [p, e] of [...records.planned].sort((x, y) => x[0] - y[0]))
-    if (e.fingerprint !== fingerprint) throw versionError(b.flow.name, p, e.fingerprint, fingerprint);
+    if (e.fingerprint !== fingerprint) throw versionError(part, p, e.fingerprint, fingerprint);
 }
 
 function versionError(flow: string, partition: number, theirs: string, ours: string): Error {

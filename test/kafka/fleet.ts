@@ -13,16 +13,22 @@ const MINUTE = 60_000;
 
 /**
  * A project with flow `rev_<prefix>`: `<prefix>.orders` (keyed by region) → per region and minute → `<prefix>.revenue`.
- * `window` replaces the minute (the bench's latency phase needs many windows to close within seconds).
+ * `window` replaces the minute (the bench's latency phase needs many windows to close within seconds); `sourceKey`
+ * 'order_id' keys the orders otherwise than the sums, so workers repartition them by region.
  */
-export function fleetProject(prefix: string, variant = '', window = '1m'): Record<string, string> {
+export function fleetProject(
+  prefix: string,
+  variant = '',
+  window = '1m',
+  sourceKey = 'region',
+): Record<string, string> {
   return {
     'napkin.config.ts': `
 import { boundedOutOfOrderness, col, contract, count, dataset, defineProject, fixed, flow, kafka, read, sum, t, write } from 'napkin';
 
 const orders = dataset('shop.orders', {
   owner: 'sales',
-  storage: kafka({ topic: '${prefix}.orders', brokers: 'env:NAPKIN_KAFKA_BROKERS', key: 'region', pollInterval: '100ms' }),
+  storage: kafka({ topic: '${prefix}.orders', brokers: 'env:NAPKIN_KAFKA_BROKERS', key: '${sourceKey}', pollInterval: '100ms' }),
   contract: contract({ key: ['order_id'], eventTime: 'at',
     fields: { order_id: t.string(), region: t.string(), amount: t.int64(), at: t.timestamp() } }),
 });
@@ -79,6 +85,28 @@ export async function produceOrders(
   try {
     for (let i = 0; i < orders.length; i += batch)
       await p.send({ messages: orders.slice(i, i + batch).map((o) => orderMessage(topic, o, partitions)) });
+  } finally {
+    await closeProducer(p);
+  }
+}
+
+/** Writes orders with the key and partition `place` gives each (the i-th order of the list). */
+export async function produceOrdersBy(
+  bootstrap: string,
+  topic: string,
+  orders: readonly Order[],
+  place: (o: Order, i: number) => { readonly key: string; readonly partition: number },
+  batch = 500,
+): Promise<void> {
+  const p = testProducer(bootstrap);
+  try {
+    for (let i = 0; i < orders.length; i += batch)
+      await p.send({
+        messages: orders.slice(i, i + batch).map((o, j) => {
+          const { key, partition } = place(o, i + j);
+          return { ...orderMessage(topic, o, 1), key: Buffer.from(key), partition };
+        }),
+      });
   } finally {
     await closeProducer(p);
   }

@@ -9,7 +9,7 @@ import { Consumer } from '@platformatic/kafka';
 import type { PartitionStatus } from '../../src/workspace/worker-status.ts';
 import { napkin, removeDir, show, tempProject } from '../helpers.ts';
 import { useKafkaServer } from '../kafka-server.ts';
-import { RETRY } from './committed.ts';
+import { RETRY, readCommitted } from './committed.ts';
 import {
   assertExactlyOnce,
   awaitLine,
@@ -19,9 +19,11 @@ import {
   FLEET_MINUTE,
   fleetProject,
   flushOrders,
+  type Order,
   ordersFrom,
   outputRevenue,
   produceOrders,
+  produceOrdersBy,
   startWorker,
   stopWorker,
   type WorkerProcess,
@@ -190,6 +192,67 @@ describe('napkin worker (scale-out over a consumer group)', () => {
     assert.deepEqual(unexpected, []);
     console.log(`worker kill trials: ${deaths} SIGKILLs (${byPoint} at named crash points) over ${rounds} rounds`);
     assert.ok(deaths >= KILLS, `${deaths} deaths, wanted ${KILLS}`);
+  });
+
+  it('repartitions orders keyed by id into sums per region: every window once through SIGKILLs', async () => {
+    // The source is keyed by order id, the sums by region: each worker writes its partitions' orders to the
+    // repartition topic keyed by region (with progress records for the watermark), and the flow's second part sums
+    // them there. Workers are killed and started again mid-run.
+    const prefix = 'x1';
+    const partitions = 4;
+    await createFleetTopics(bootstrap(), prefix, partitions);
+    const dir = tempProject(`napkin-worker-${prefix}-`);
+    dirs.push(dir);
+    writeFiles(dir, fleetProject(prefix, '', '1m', 'order_id'));
+    const orders = ordersFrom(BASE, 90, 2000, 21);
+    const byId = (list: readonly Order[]) =>
+      produceOrdersBy(bootstrap(), `${prefix}.orders`, list, (o, i) => ({ key: o.id, partition: i % partitions }));
+    const third = Math.ceil(orders.length / 3);
+    await byId(orders.slice(0, third));
+    const fleet = [start(dir, prefix), start(dir, prefix)];
+    for (const w of fleet)
+      assert.ok(await awaitLine(w, /rev_x1\/revenue_per_minute: partition \d+ taken/, 60_000), w.stderr());
+    let kills = 0;
+    for (const slice of [orders.slice(third, 2 * third), orders.slice(2 * third)]) {
+      await byId(slice);
+      await sleep(1500);
+      const i = kills % 2;
+      fleet[i].child.kill('SIGKILL');
+      await fleet[i].exited;
+      kills++;
+      fleet[i] = start(dir, prefix);
+    }
+    await byId(flushOrders(Date.now() - 1000, partitions));
+    const want = expectedRevenue(orders);
+    await awaitOutput(bootstrap(), `${prefix}.revenue`, want, 120_000);
+    for (const w of fleet) assert.equal((await stopWorker(w)).code, 0, w.stderr());
+    assertExactlyOnce(await outputRevenue(bootstrap(), `${prefix}.revenue`), want, `repartitioned, ${kills} kills`);
+    // The repartition topic holds every order once, keyed by region, beside the progress records.
+    const c = await readCommitted(bootstrap(), `napkin.rev_${prefix}.revenue_per_minute.repartition`);
+    const rows = c.records.filter((r) => r.headers['napkin-progress'] === undefined);
+    assert.equal(rows.length, orders.length + partitions);
+    assert.ok(
+      rows.every((r) => /^r\d$/.test(String(r.key))),
+      'keyed by region',
+    );
+    const progress = c.records.length - rows.length;
+    assert.ok(
+      progress >= partitions * partitions,
+      `progress records from every upstream to every partition: ${progress}`,
+    );
+    console.log(`repartition: ${rows.length} rows, ${progress} progress records, ${kills} kills`);
+    // napkin status --workers shows both parts, each partition of each caught up.
+    const st = napkin(dir, 'status', '--workers', `rev_${prefix}`, '--json');
+    assert.equal(st.status, 0, show(st));
+    const parts = (JSON.parse(st.stdout) as { parts: { name: string; partitions: PartitionStatus[] }[] }).parts;
+    assert.deepEqual(
+      parts.map((p) => [p.name, p.partitions.map((x) => [x.health, x.inputs[0].lag])]),
+      [`rev_${prefix}`, `rev_${prefix}/revenue_per_minute`].map((name) => [name, [0, 1, 2, 3].map(() => ['OK', 0])]),
+    );
+    assert.match(
+      napkin(dir, 'status', '--workers', `rev_${prefix}`).stdout,
+      /rev_x1\/revenue_per_minute \(after the repartition: consumer group napkin\.rev_x1\.revenue_per_minute\)/,
+    );
   });
 
   it('a rebalance with three workers, one killed and one added mid-run: every window once', async () => {

@@ -138,12 +138,18 @@ function table(rows: readonly string[][], left: number): string[] {
 }
 
 function formatWorkers(w: WorkerFlowStatus): string {
-  const lines = w.partitions.map((p) => {
-    const lag = p.inputs.map((i) => `${i.topic} ${i.committed}/${i.end} (lag ${i.lag})`).join(', ');
-    const age = p.committedAt === undefined ? 'never' : `${formatAge(Date.now() - Date.parse(p.committedAt))} ago`;
-    const flight = p.inFlight === undefined ? '' : `, epoch ${p.inFlight} in flight`;
-    const version = p.fingerprint === undefined ? '' : `, version ${shortFingerprint(p.fingerprint)}`;
-    return `  partition ${String(p.partition).padEnd(3)} ${p.health.padEnd(9)} epoch ${p.committed} committed ${age}${flight}${version}; ${lag}`;
+  const head = `${w.flow} (workers: consumer group ${w.group}, SLA ${formatAge(w.slaMs)})`;
+  const parts = w.parts.map((part, i) => {
+    const lines = part.partitions.map((p) => {
+      const lag = p.inputs.map((x) => `${x.topic} ${x.committed}/${x.end} (lag ${x.lag})`).join(', ');
+      const age = p.committedAt === undefined ? 'never' : `${formatAge(Date.now() - Date.parse(p.committedAt))} ago`;
+      const flight = p.inFlight === undefined ? '' : `, epoch ${p.inFlight} in flight`;
+      const version = p.fingerprint === undefined ? '' : `, version ${shortFingerprint(p.fingerprint)}`;
+      return `  partition ${String(p.partition).padEnd(3)} ${p.health.padEnd(9)} epoch ${p.committed} committed ${age}${flight}${version}; ${lag}`;
+    });
+    // The part after a repartition: its own group and partitions, read from the repartition topic.
+    const title = i === 0 ? [] : [`${part.name} (after the repartition: consumer group ${part.group})`];
+    return [...title, ...lines].join('\n');
   });
-  return `${w.flow} (workers: consumer group ${w.group}, SLA ${formatAge(w.slaMs)})\n${lines.join('\n')}\n`;
+  return `${head}\n${parts.join('\n')}\n`;
 }

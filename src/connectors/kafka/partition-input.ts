@@ -7,6 +7,7 @@ import type { QuarantineEntry } from '../../runtime/quarantine.ts';
 import { type KafkaConnection, kafkaFailure } from './client.ts';
 import { type FetchedRecord, RecordDecoder } from './codec.ts';
 import { Aborted, type FetchedPartition, fetchPartition, partitionOffset, visibleRecords } from './fetch.ts';
+import { progressOf, UpstreamProgress } from './progress.ts';
 
 /**
  * Chunks end at offsets that are multiples of this (and at the end of a range): a source's watermark is derived per
@@ -31,9 +32,14 @@ interface PartitionMeta {
 export class KafkaPartitionInput {
   private readonly decoder: RecordDecoder;
   private meta: PartitionMeta | undefined;
+  /** A progress record was read since the last chunk: the next chunk carries the new watermark, rows or not. */
+  private moved = false;
   private ends = 0;
   private starts = 0;
   private readonly what: string;
+
+  /** A repartition topic's: the watermark its upstream tasks' progress records give (see progress.ts). */
+  private readonly progress: UpstreamProgress | undefined;
 
   constructor(
     private readonly consumer: Consumer,
@@ -42,8 +48,11 @@ export class KafkaPartitionInput {
     readonly dataset: string,
     private readonly contract: Contract,
     readonly partition: number,
+    /** For a repartition topic: how many upstream partition tasks write it. */
+    upstream?: number,
   ) {
     this.decoder = new RecordDecoder(storage, contract);
+    this.progress = upstream === undefined ? undefined : new UpstreamProgress(upstream);
     this.what = `dataset ${dataset}: kafka topic ${storage.topic} partition ${partition} (${conn.reference})`;
   }
 
@@ -104,14 +113,17 @@ export class KafkaPartitionInput {
     const aborted = new Aborted();
     const flush = (done: number): SourceChunk => {
       this.decoder.decode(this.partition, pending, builder, rejected);
+      const wm = this.progress?.watermark;
       const chunk: SourceChunk = {
         batch: builder.length === 0 ? emptyBatch(width) : finishBuilder(builder),
         rejected,
         progress: { done: done - from, total: to - from },
+        ...(wm === undefined ? {} : { watermark: wm }),
       };
       builder = { length: 0, columns: newColumns(width) };
       rejected = [];
       pending = [];
+      this.moved = false;
       return chunk;
     };
     let pos = from;
@@ -121,10 +133,18 @@ export class KafkaPartitionInput {
       const next = visibleRecords(await this.fetch(pos), aborted, pos, to, (r) => fetched.push(r));
       for (const r of fetched) {
         while (r.offset >= boundary) {
-          if (pending.length > 0 || builder.length > 0) yield flush(boundary);
+          if (pending.length > 0 || builder.length > 0 || this.moved) yield flush(boundary);
           boundary += CHUNK_OFFSETS;
         }
-        pending.push(r);
+        const p = this.progress === undefined ? undefined : progressOf(r);
+        if (p === undefined) pending.push(r);
+        else {
+          // Rows read so far come before the progress that follows them (M1: the chunk's watermark is after its rows).
+          this.decoder.decode(this.partition, pending, builder, rejected);
+          pending = [];
+          (this.progress as UpstreamProgress).take(p);
+          this.moved = true;
+        }
       }
       if (next === pos)
         throw new Error(
@@ -132,7 +152,7 @@ export class KafkaPartitionInput {
         );
       pos = Math.min(next, to);
     }
-    if (pending.length > 0 || builder.length > 0) yield flush(to);
+    if (pending.length > 0 || builder.length > 0 || this.moved) yield flush(to);
   }
 
   private async fetch(pos: number): Promise<FetchedPartition> {

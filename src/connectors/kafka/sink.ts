@@ -10,6 +10,7 @@ import type { Field, Schema } from '../../expr/types.ts';
 import type { KafkaStorage } from '../../flow/kafka-storage.ts';
 import type { Batch } from '../../runtime/batch.ts';
 import type { EpochCommit, SinkWriter } from '../../runtime/execute.ts';
+import { MIN_TIMESTAMP } from '../../time/timestamps.ts';
 import { crashPoint } from '../crash-point.ts';
 import { reorderTo } from '../reorder.ts';
 import {
@@ -23,6 +24,7 @@ import {
 } from './client.ts';
 import { rowEncoder } from './codec.ts';
 import { type CommitRecord, ensureTopics, lastCommit } from './commits.ts';
+import { progressRecords } from './progress.ts';
 
 export interface KafkaSinkOptions {
   readonly storage: KafkaStorage;
@@ -44,6 +46,11 @@ export interface KafkaSinkOptions {
   readonly partition?: string;
   /** The transaction timeout asked of the brokers (ms); default 60 s. */
   readonly transactionTimeoutMs?: number;
+  /**
+   * A worker's repartition topic: each commit whose watermark or idleness changed also writes a progress record to
+   * each of the topic's `partitions` for upstream partition `from` (see progress.ts).
+   */
+  readonly progress?: { readonly from: number; readonly partitions: number };
 }
 
 /** A transaction open longer than this is aborted by the brokers; the sink's spans only one epoch's commit. */
@@ -166,6 +173,10 @@ class KafkaSinkWriter implements SinkWriter {
   private open: Awaited<ReturnType<Producer['beginTransaction']>> | undefined;
   private fenced: KafkaFencedError | undefined;
   private closed = false;
+  /** The input's watermark and idleness now, and as the last progress records said (`said`). */
+  private wm = MIN_TIMESTAMP;
+  private isIdle = false;
+  private said: { readonly wm: number; readonly idle: boolean } | undefined;
 
   constructor(
     private readonly o: KafkaSinkOptions,
@@ -210,12 +221,22 @@ class KafkaSinkWriter implements SinkWriter {
     }
   }
 
+  watermark(wm: number): void {
+    this.wm = wm;
+  }
+
+  idle(idle: boolean): void {
+    this.isIdle = idle;
+  }
+
   async commit(epoch?: EpochCommit): Promise<string> {
     if (this.fenced !== undefined) throw this.fenced;
     const e = epoch?.epoch ?? this.committed + 1;
     const topic = this.o.storage.topic;
     const messages = this.buffer;
     this.buffer = [];
+    const progress = this.progress();
+    messages.push(...progress);
     if (
       e < this.committed ||
       (e === this.committed && this.last?.fingerprint !== (epoch?.fingerprint ?? this.o.fingerprint))
@@ -233,7 +254,7 @@ class KafkaSinkWriter implements SinkWriter {
       epoch: e,
       fingerprint: epoch?.fingerprint ?? this.o.fingerprint,
       topic,
-      records: messages.length,
+      records: messages.length - progress.length,
       at: new Date().toISOString(),
     };
     let step = 'beginning the transaction';
@@ -267,7 +288,20 @@ class KafkaSinkWriter implements SinkWriter {
     }
     this.committed = e;
     this.last = key;
-    return `kafka ${topic} (${messages.length} records, epoch ${e})`;
+    if (progress.length > 0) this.said = { wm: this.wm, idle: this.isIdle };
+    return `kafka ${topic} (${messages.length - progress.length} records, epoch ${e})`;
+  }
+
+  /** Progress records for this commit, when the watermark or idleness changed since the last ones said. */
+  private progress(): MessageToProduce[] {
+    const p = this.o.progress;
+    if (p === undefined || this.wm === MIN_TIMESTAMP) return [];
+    if (this.said !== undefined && this.said.wm === this.wm && this.said.idle === this.isIdle) return [];
+    return progressRecords(this.o.storage.topic, p.partitions, {
+      from: p.from,
+      watermark: this.wm,
+      idle: this.isIdle,
+    });
   }
 
   async abort(): Promise<void> {
