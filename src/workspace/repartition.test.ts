@@ -77,7 +77,7 @@ describe('splitting a flow for workers at a repartition', () => {
       src.dataset.contract?.schema.fields.map((f) => f.name),
       ['id', 'region', 'amount', 'at'],
     );
-    assert.equal(after.upstream, 3);
+    assert.deepEqual(after.upstream, { partitions: 3, idleMs: 60_000 });
     const stages = after.bound.stages.map((s) => `${s.kind}:${s.id}`);
     assert.ok(stages.includes('transform:revenue_per_region'), stages.join(', '));
     assert.deepEqual(

@@ -22,8 +22,11 @@ export interface FlowPart {
   readonly plan: WorkerPlan;
   /** The part that writes a repartition topic: it and its partition count, for the progress records. */
   readonly writes?: { readonly sink: string; readonly partitions: number };
-  /** The part that reads a repartition topic: how many upstream partition tasks write it. */
-  readonly upstream?: number;
+  /**
+   * The part that reads a repartition topic: how many upstream partition tasks write it, and after how long one that
+   * says nothing counts as idle (the sources' `partitionIdleTimeout`).
+   */
+  readonly upstream?: { readonly partitions: number; readonly idleMs?: number };
 }
 
 /** The Kafka topic between the two parts of `flow` split at `stage`: named after stable, user-visible ids. */
@@ -102,8 +105,14 @@ export function splitForWorkers(b: BoundFlow, registry: Registry, partitions: nu
   const sink = before.stages.find((s) => s.kind === 'sink' && s.dataset === internal) as Stage;
   return [
     { name: flow, bound: before, plan: beforePlan, writes: { sink: sink.id, partitions } },
-    { name: `${flow}/${split.id}`, bound: rest, plan: restPlan, upstream: partitions },
+    { name: `${flow}/${split.id}`, bound: rest, plan: restPlan, upstream: upstreamOf(plan, partitions) },
   ];
+}
+
+/** The shortest `partitionIdleTimeout` of the sources (none: no upstream partition is ever taken for idle). */
+function upstreamOf(plan: WorkerPlan, partitions: number): { readonly partitions: number; readonly idleMs?: number } {
+  const timeouts = plan.sources.map((s) => s.storage.partitionIdleMs).filter((x): x is number => x !== undefined);
+  return timeouts.length === 0 ? { partitions } : { partitions, idleMs: Math.min(...timeouts) };
 }
 
 function refuse(b: BoundFlow, plan: WorkerPlan, partitions: number, why: string): never {

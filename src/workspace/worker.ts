@@ -125,7 +125,11 @@ export async function runWorker(ws: Workspace, o: WorkerOptions): Promise<void> 
     for (const { worker } of running) await worker.closeAll();
     for (const { group } of running) {
       // Leaving at once moves the partitions now, not after the session timeout.
-      await new Promise<void>((resolve) => group.leaveGroup(true, () => resolve()));
+      // A member the group already dropped (a stalled one) may get no answer: leaving never holds the exit up.
+      await Promise.race([
+        new Promise<void>((resolve) => group.leaveGroup(true, () => resolve())),
+        sleep(5000, undefined, { ref: false }),
+      ]);
       await closeClient(group);
     }
     await closeClient(fetcher);
@@ -255,7 +259,23 @@ class Worker {
   private async reconcile(): Promise<void> {
     const wanted = new Set(this.assigned);
     for (const t of [...this.tasks.values()]) if (!wanted.has(t.partition)) await this.release(t, 'reassigned');
-    for (const p of this.assigned) if (!this.tasks.has(p) && !this.waiting(p)) await this.take(p);
+    for (const p of this.assigned) if (!this.tasks.has(p) && !this.waiting(p)) await this.tryTake(p);
+  }
+
+  /**
+   * Takes a partition up; taking it can commit a regenerated epoch, which a rebalance under way or a newer owner
+   * interrupts like any epoch: the partition is let go until the group's next generation, and the worker goes on.
+   */
+  private async tryTake(partition: number): Promise<void> {
+    const generation = this.generation;
+    try {
+      await this.take(partition);
+    } catch (e) {
+      const why = interruption(e);
+      if (why === undefined) throw e;
+      this.letGo.set(partition, { generation, at: Date.now() });
+      this.notice(`flow ${this.part.name}: partition ${partition} not taken: ${firstLine(e)}`);
+    }
   }
 
   /** Whether a partition let go after a fence waits for the group's next generation (at most two session timeouts). */

@@ -21,6 +21,7 @@ export function fleetProject(
   variant = '',
   window = '1m',
   sourceKey = 'region',
+  storageExtra = '',
 ): Record<string, string> {
   return {
     'napkin.config.ts': `
@@ -28,7 +29,7 @@ import { boundedOutOfOrderness, col, contract, count, dataset, defineProject, fi
 
 const orders = dataset('shop.orders', {
   owner: 'sales',
-  storage: kafka({ topic: '${prefix}.orders', brokers: 'env:NAPKIN_KAFKA_BROKERS', key: '${sourceKey}', pollInterval: '100ms' }),
+  storage: kafka({ topic: '${prefix}.orders', brokers: 'env:NAPKIN_KAFKA_BROKERS', key: '${sourceKey}', pollInterval: '100ms'${storageExtra} }),
   contract: contract({ key: ['order_id'], eventTime: 'at',
     fields: { order_id: t.string(), region: t.string(), amount: t.int64(), at: t.timestamp() } }),
 });

@@ -48,11 +48,11 @@ export class KafkaPartitionInput {
     readonly dataset: string,
     private readonly contract: Contract,
     readonly partition: number,
-    /** For a repartition topic: how many upstream partition tasks write it. */
-    upstream?: number,
+    /** For a repartition topic: how many upstream partition tasks write it, and after how long one is idle. */
+    upstream?: { readonly partitions: number; readonly idleMs?: number },
   ) {
     this.decoder = new RecordDecoder(storage, contract);
-    this.progress = upstream === undefined ? undefined : new UpstreamProgress(upstream);
+    this.progress = upstream === undefined ? undefined : new UpstreamProgress(upstream.partitions, upstream.idleMs);
     this.what = `dataset ${dataset}: kafka topic ${storage.topic} partition ${partition} (${conn.reference})`;
   }
 

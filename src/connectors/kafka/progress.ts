@@ -31,28 +31,50 @@ export function progressRecords(topic: string, partitions: number, p: Progress):
   }));
 }
 
-/** The progress a fetched record holds, or undefined for a row. */
-export function progressOf(r: FetchedRecord): Progress | undefined {
+/** The progress a fetched record holds (`at`: the record's timestamp, its commit's time), or undefined for a row. */
+export function progressOf(r: FetchedRecord): (Progress & { readonly at: number }) | undefined {
   if (!r.headers.some(([k]) => k !== null && k.toString('utf8') === PROGRESS_HEADER)) return undefined;
   const p = JSON.parse(Buffer.from(r.value ?? []).toString('utf8')) as Progress;
   if (!Number.isInteger(p.from) || typeof p.watermark !== 'number' || typeof p.idle !== 'boolean')
     throw new Error(`offset ${r.offset}: a progress record that is not one: ${JSON.stringify(p)}`);
-  return p;
+  return { ...p, at: r.timestamp };
 }
 
-/** A downstream partition's watermark from its upstream tasks' progress records, in the order they were read. */
+/**
+ * A downstream partition's watermark from its upstream tasks' progress records, in the order they were read. An
+ * upstream task says itself when its input is idle; one that says nothing (an empty partition never commits an epoch
+ * that moves its watermark) counts as idle once the others' progress records, by their timestamps, are more than
+ * `idleMs` past its last one (or past the first record of any, for one never heard from): M7 per upstream
+ * partition, judged on time written in the topic, so every replay of the topic judges the same.
+ */
 export class UpstreamProgress {
   private readonly combined: MinWatermark;
+  private readonly last: (number | undefined)[];
+  private first: number | undefined;
+  private clock = Number.NEGATIVE_INFINITY;
 
-  constructor(private readonly upstream: number) {
+  constructor(
+    private readonly upstream: number,
+    private readonly idleMs: number | undefined,
+  ) {
     this.combined = new MinWatermark(upstream);
+    this.last = new Array<number | undefined>(upstream).fill(undefined);
   }
 
-  take(p: Progress): void {
+  take(p: Progress & { readonly at: number }): void {
     if (p.from < 0 || p.from >= this.upstream)
       throw new Error(`a progress record from upstream partition ${p.from}, of ${this.upstream}`);
+    this.first ??= p.at;
+    if (p.at > this.clock) this.clock = p.at;
+    this.last[p.from] = p.at;
     if (this.combined.isIdle(p.from) !== p.idle) this.combined.setIdle(p.from, p.idle);
     this.combined.set(p.from, p.watermark);
+    const timeout = this.idleMs;
+    if (timeout === undefined) return;
+    for (let q = 0; q < this.upstream; q++) {
+      const since = this.last[q] ?? (this.first as number);
+      if (!this.combined.isIdle(q) && this.clock - since > timeout) this.combined.setIdle(q, true);
+    }
   }
 
   /** The combined watermark, or undefined while it is −∞. */

@@ -295,7 +295,8 @@ class KafkaSinkWriter implements SinkWriter {
   /** Progress records for this commit, when the watermark or idleness changed since the last ones said. */
   private progress(): MessageToProduce[] {
     const p = this.o.progress;
-    if (p === undefined || this.wm === MIN_TIMESTAMP) return [];
+    // Nothing to say before the first watermark, unless the input is idle (an empty partition says so).
+    if (p === undefined || (this.wm === MIN_TIMESTAMP && !this.isIdle)) return [];
     if (this.said !== undefined && this.said.wm === this.wm && this.said.idle === this.isIdle) return [];
     return progressRecords(this.o.storage.topic, p.partitions, {
       from: p.from,
