@@ -2,7 +2,8 @@
  * `node --import tsx bench/kafka.ts [--rows N] [--repeat K]` (or `npm run bench -- --only kafka`): `napkin worker`
  * processes over a real single-node broker (test/kafka-server.ts), Kafka in → sum per region and 1 s window → Kafka
  * out (the fleet project of test/kafka/fleet.ts: watermark bound 1 s, SLA 2 s), with 1 and then 2 workers, each run
- * on a fresh topic pair of 4 partitions. Epochs run at the interval the flow's SLA gives (`scheduleOf`: 500 ms for
+ * on a fresh topic pair of 4 partitions; then 2 workers over orders keyed by order id, which the workers repartition
+ * by region through napkin's repartition topic (two hops: caught up once the second part has read it to its end). Epochs run at the interval the flow's SLA gives (`scheduleOf`: 500 ms for
  * 2 s); the session timeout is the CLI's default (10 s).
  *
  * - catch-up: N/50 orders (200,000 at the default N = 10M) and one flush record per partition are written before
@@ -42,6 +43,7 @@ import {
   ordersFrom,
   outputRevenue,
   produceOrders,
+  produceOrdersBy,
   REGIONS,
   startWorker,
   stopWorker,
@@ -52,7 +54,12 @@ import {
 import { type KafkaServer, kafkaUnavailable, startKafkaServer } from '../test/kafka-server.ts';
 
 const PARTITIONS = 4;
-const WORKER_COUNTS = [1, 2] as const;
+/** Worker counts, and whether the source is keyed by order id (so the workers repartition the orders by region). */
+const CASES: readonly { readonly workers: number; readonly repartition: boolean }[] = [
+  { workers: 1, repartition: false },
+  { workers: 2, repartition: false },
+  { workers: 2, repartition: true },
+];
 /** Short windows, so that the 20 s stream closes about 150 of them (a minute would close none or 8). */
 const WINDOW = '1s';
 const WINDOW_MS = 1000;
@@ -126,19 +133,33 @@ async function scheduleOfProject(dir: string, flow: string): Promise<Schedule> {
   return { epochIntervalMs: scheduleOf(b).intervalMs, slaMs: b.flow.slaMs };
 }
 
-/** Writes the catch-up input: orders from two hours back, then flush records that close every one of its windows. */
-async function preload(bootstrap: string, topic: string, count: number): Promise<{ orders: Order[]; flush: Order[] }> {
+/**
+ * Writes the catch-up input: orders from two hours back, then flush records that close every one of its windows.
+ * Repartitioned: keyed by order id, spread over the partitions in turn (a flush record to each).
+ */
+async function preload(
+  bootstrap: string,
+  topic: string,
+  count: number,
+  repartition: boolean,
+): Promise<{ orders: Order[]; flush: Order[] }> {
   const base = Math.floor((Date.now() - 2 * 3_600_000) / WINDOW_MS) * WINDOW_MS;
   const perRegion = count / REGIONS;
   const orders = ordersFrom(base, perRegion, STEP_MS, 11);
   const flush = flushOrders(base + perRegion * STEP_MS + WINDOW_MS + 2 * BOUND_MS, PARTITIONS);
-  await produceOrders(bootstrap, topic, [...orders, ...flush], PARTITIONS, 2000);
+  if (!repartition) await produceOrders(bootstrap, topic, [...orders, ...flush], PARTITIONS, 2000);
+  else for (const list of [orders, flush]) await produceOrdersBy(bootstrap, topic, list, byId, 2000);
   return { orders, flush };
 }
 
+/** Where a repartitioned run's orders go: keyed by id, partitions in turn. */
+function byId(o: Order, i: number): { key: string; partition: number } {
+  return { key: o.id, partition: i % PARTITIONS };
+}
+
 /** A client of the workers' group that never joins it: it reads the group's committed offsets and the topic's ends. */
-function groupReader(bootstrap: string, flow: string): Consumer {
-  return new Consumer({ clientId: 'bench-kafka', groupId: `napkin.${flow}`, bootstrapBrokers: [bootstrap], ...RETRY });
+function groupReader(bootstrap: string, group: string): Consumer {
+  return new Consumer({ clientId: 'bench-kafka', groupId: group, bootstrapBrokers: [bootstrap], ...RETRY });
 }
 
 /** utime + stime of processes in seconds (every thread); null off Linux. Read while they run: exited ones are gone. */
@@ -176,12 +197,12 @@ function assertRunning(workers: readonly WorkerProcess[]): void {
 /** Polls the group's committed offsets until each reaches its partition's end; times it from `t0` (the spawn). */
 async function awaitCaughtUp(
   bootstrap: string,
-  flow: string,
+  group: string,
   topic: string,
   workers: readonly WorkerProcess[],
   t0: number,
 ): Promise<Omit<CatchUp, 'records'>> {
-  const c = groupReader(bootstrap, flow);
+  const c = groupReader(bootstrap, group);
   try {
     const ends = (await c.listOffsets({ topics: [topic] })).get(topic) ?? [];
     const partitions = ends.map((_, p) => p);
@@ -252,7 +273,7 @@ async function watchOutput(
 }
 
 /** Orders at STREAM_RATE for STREAM_SECONDS, each stamped with the wall clock when its batch was sent. */
-async function produceSteady(bootstrap: string, topic: string): Promise<Order[]> {
+async function produceSteady(bootstrap: string, topic: string, repartition: boolean): Promise<Order[]> {
   const p = testProducer(bootstrap);
   const sent: Order[] = [];
   const t0 = Date.now();
@@ -262,7 +283,11 @@ async function produceSteady(bootstrap: string, topic: string): Promise<Order[]>
       if (due > 0) {
         const at = Date.now();
         const batch = Array.from({ length: due }, (_, i) => streamOrder(sent.length + i, at));
-        await p.send({ messages: batch.map((o) => orderMessage(topic, o, PARTITIONS)) });
+        const message = (o: Order, i: number) =>
+          repartition
+            ? { ...orderMessage(topic, o, PARTITIONS), ...placed(byId(o, sent.length + i)) }
+            : orderMessage(topic, o, PARTITIONS);
+        await p.send({ messages: batch.map(message) });
         sent.push(...batch);
       }
       await sleep(10);
@@ -271,6 +296,10 @@ async function produceSteady(bootstrap: string, topic: string): Promise<Order[]>
     await closeProducer(p);
   }
   return sent;
+}
+
+function placed(p: { key: string; partition: number }): { key: Buffer; partition: number } {
+  return { key: Buffer.from(p.key), partition: p.partition };
 }
 
 function streamOrder(i: number, at: number): Order {
@@ -283,10 +312,14 @@ function percentile(sorted: readonly number[], p: number): number {
 }
 
 /** The stream, then the wait for every window it closed; latencies of the windows wholly inside it. */
-async function latencyPhase(bootstrap: string, prefix: string): Promise<{ latency: Latency; orders: Order[] }> {
+async function latencyPhase(
+  bootstrap: string,
+  prefix: string,
+  repartition: boolean,
+): Promise<{ latency: Latency; orders: Order[] }> {
   const watcher = await watchOutput(bootstrap, `${prefix}.revenue`);
   try {
-    const orders = await produceSteady(bootstrap, `${prefix}.orders`);
+    const orders = await produceSteady(bootstrap, `${prefix}.orders`, repartition);
     const first = Math.ceil(orders[0].at / WINDOW_MS) * WINDOW_MS;
     const last = orders[orders.length - 1].at;
     const closed = [...expectedRevenue(orders, WINDOW_MS).keys()].filter((k) => {
@@ -339,11 +372,12 @@ async function checkFinal(
 /** One run: fresh topics and project, preload, workers, catch-up (checked), and the latency phase when asked. */
 async function runOnce(
   bootstrap: string,
-  workers: number,
+  c: (typeof CASES)[number],
   count: number,
   tag: string,
   withLatency: boolean,
 ): Promise<{ catchUp: CatchUp; latency?: Latency; schedule: Schedule }> {
+  const { workers, repartition } = c;
   const prefix = `bench${tag}`;
   const flow = `rev_${prefix}`;
   await createTopic(bootstrap, `${prefix}.orders`, PARTITIONS);
@@ -351,12 +385,21 @@ async function runOnce(
   const dir = tempProject(`napkin-bench-kafka-${prefix}-`);
   const fleet: WorkerProcess[] = [];
   try {
-    writeFiles(dir, fleetProject(prefix, '', WINDOW));
+    writeFiles(dir, fleetProject(prefix, '', WINDOW, repartition ? 'order_id' : 'region'));
     const schedule = await scheduleOfProject(dir, flow);
-    const { orders, flush } = await preload(bootstrap, `${prefix}.orders`, count);
+    const { orders, flush } = await preload(bootstrap, `${prefix}.orders`, count, repartition);
     const t0 = performance.now();
     for (let i = 0; i < workers; i++) fleet.push(startWorker(dir, prefix, {}, FLAGS));
-    const timed = await awaitCaughtUp(bootstrap, flow, `${prefix}.orders`, fleet, t0);
+    let timed = await awaitCaughtUp(bootstrap, `napkin.${flow}`, `${prefix}.orders`, fleet, t0);
+    // Repartitioned, the sums are caught up once the second part has read what the first wrote, to its end.
+    if (repartition)
+      timed = await awaitCaughtUp(
+        bootstrap,
+        `napkin.${flow}.revenue_per_minute`,
+        `napkin.${flow}.revenue_per_minute.repartition`,
+        fleet,
+        t0,
+      );
     const catchUp = { records: count + PARTITIONS, ...timed };
     assertExactlyOnce(
       await outputRevenue(bootstrap, `${prefix}.revenue`),
@@ -364,7 +407,7 @@ async function runOnce(
       `${workers} worker(s), catch-up`,
     );
     await awaitJoined(fleet);
-    const streamed = withLatency ? await latencyPhase(bootstrap, prefix) : undefined;
+    const streamed = withLatency ? await latencyPhase(bootstrap, prefix, repartition) : undefined;
     await stopAll(fleet);
     if (streamed !== undefined)
       await checkFinal(bootstrap, `${prefix}.revenue`, [orders, flush, streamed.orders], orders);
@@ -392,24 +435,34 @@ async function stopAll(fleet: readonly WorkerProcess[]): Promise<void> {
 }
 
 /** `repeat` runs for one worker count: the median catch-up, the last run's latency. */
-async function measureWorkers(bootstrap: string, workers: number, a: Args): Promise<Record<string, unknown>> {
+async function measureWorkers(bootstrap: string, c: (typeof CASES)[number], a: Args): Promise<Record<string, unknown>> {
+  const { workers, repartition } = c;
   const count = preloadCount(a.rows);
   const runs: { catchUp: CatchUp; latency?: Latency; schedule: Schedule }[] = [];
   for (let r = 0; r < a.repeat; r++) {
-    log(`kafka: ${workers} worker(s), ${count.toLocaleString('en')} orders${a.repeat > 1 ? `, run ${r + 1}` : ''} ...`);
-    runs.push(await runOnce(bootstrap, workers, count, `w${workers}r${r}`, r === a.repeat - 1));
+    log(
+      `kafka: ${workers} worker(s)${repartition ? ', repartitioned' : ''}, ${count.toLocaleString('en')} orders${a.repeat > 1 ? `, run ${r + 1}` : ''} ...`,
+    );
+    runs.push(await runOnce(bootstrap, c, count, `w${workers}${repartition ? 'x' : ''}r${r}`, r === a.repeat - 1));
   }
   const latency = runs[runs.length - 1].latency as Latency;
   const { catchUp, schedule } = [...runs].sort((x, y) => x.catchUp.seconds - y.catchUp.seconds)[
     Math.floor((runs.length - 1) / 2)
   ];
-  return resultOf(workers, catchUp, latency, schedule);
+  return resultOf(workers, repartition, catchUp, latency, schedule);
 }
 
-function resultOf(workers: number, c: CatchUp, l: Latency, s: Schedule): Record<string, unknown> {
+function resultOf(
+  workers: number,
+  repartitioned: boolean,
+  c: CatchUp,
+  l: Latency,
+  s: Schedule,
+): Record<string, unknown> {
   return {
     case: 'kafka',
     workers,
+    repartitioned,
     records: c.records,
     seconds: round(c.seconds, 3),
     recordsPerSecond: Math.round(c.records / c.seconds),
@@ -436,6 +489,7 @@ function resultOf(workers: number, c: CatchUp, l: Latency, s: Schedule): Record<
 /** Table columns: heading, result field. */
 const COLUMNS: readonly (readonly [string, string])[] = [
   ['workers', 'workers'],
+  ['repartitioned', 'repartitioned'],
   ['active', 'activeWorkers'],
   ['records', 'records'],
   ['catch-up s', 'seconds'],
@@ -474,8 +528,8 @@ async function main(a: Args): Promise<void> {
   process.env.NAPKIN_KAFKA_BROKERS = broker.bootstrap;
   const results: Record<string, unknown>[] = [];
   try {
-    for (const workers of WORKER_COUNTS) {
-      const r = await measureWorkers(broker.bootstrap, workers, a);
+    for (const c of CASES) {
+      const r = await measureWorkers(broker.bootstrap, c, a);
       process.stdout.write(`${JSON.stringify(r)}\n`);
       results.push(r);
     }

@@ -22,7 +22,7 @@ export function registerWorker(program: Command, globals: Globals, set: SetOutco
     )
     .addHelpText(
       'after',
-      '\nExamples:\n  napkin worker --flow revenue_per_minute\n  napkin worker --flow revenue_per_minute --epoch-interval 1s',
+      '\nA stage that groups by other fields than the topics are keyed by splits the flow in two parts, joined by the\nrepartition topic napkin.<flow>.<stage>.repartition; every worker runs both.\n\nExamples:\n  napkin worker --flow revenue_per_minute\n  napkin worker --flow revenue_per_minute --epoch-interval 1s',
     )
     .action((opts: { flow: string; epochInterval?: string; sessionTimeout: string }) =>
       guarded(set, async () => {
