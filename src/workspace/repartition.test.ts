@@ -61,9 +61,10 @@ describe('splitting a flow for workers at a repartition', () => {
     const sinks = before.bound.stages.filter((s) => s.kind === 'sink').map((s) => s.dataset?.name);
     assert.deepEqual(sinks.sort(), ['mart.orders_copy', 'napkin.regions.revenue_per_region']);
     assert.deepEqual(before.writes, {
-      sink: before.bound.stages.find(
-        (s) => s.dataset?.name === 'napkin.regions.revenue_per_region' && s.kind === 'sink',
-      )?.id,
+      sinks: [
+        before.bound.stages.find((s) => s.kind === 'sink' && s.dataset?.name === 'napkin.regions.revenue_per_region')
+          ?.id,
+      ],
       partitions: 3,
     });
     // The second reads it, keyed by region, with the event time of the original source; its watermark comes from
@@ -86,7 +87,65 @@ describe('splitting a flow for workers at a repartition', () => {
     );
   });
 
-  test('refuses a global aggregate and a join keyed otherwise, naming the stage', () => {
+  test('a join keyed otherwise: both sides repartitioned by their join keys, read co-partitioned', () => {
+    const customers = dataset('crm.customers', {
+      storage: kafka({ topic: 'customers', brokers, key: 'customer_id' }),
+      contract: contract({ key: ['customer_id'], fields: { customer_id: t.string(), segment: t.string() } }),
+    });
+    const placed = dataset('shop.placed', {
+      storage: kafka({ topic: 'placed', brokers, key: 'id' }),
+      contract: contract({ key: ['id'], fields: { id: t.string(), customer: t.string(), amount: t.int64() } }),
+    });
+    const enriched = dataset('mart.enriched', {
+      storage: kafka({ topic: 'enriched', brokers, key: 'id' }),
+      contract: contract({
+        fields: {
+          id: t.string(),
+          customer: t.string(),
+          amount: t.int64(),
+          customer_id: t.string(),
+          segment: t.string(),
+        },
+      }),
+    });
+    const joined = read(placed)
+      .join(read(customers), { on: [{ left: 'customer', right: 'customer_id' }] })
+      .stage('with_customer');
+    const parts = splitForWorkers(bound([write(enriched, joined)]), createRegistry(), 4);
+    assert.deepEqual(
+      parts.map((p) => p.name),
+      ['regions', 'regions/with_customer'],
+    );
+    assert.equal(parts[0].writes?.sinks.length, 2);
+    assert.deepEqual(
+      parts[1].plan.sources.map((x) => [x.storage.topic, x.key]),
+      [
+        ['napkin.regions.with_customer.left.repartition', ['customer']],
+        ['napkin.regions.with_customer.right.repartition', ['customer_id']],
+      ],
+    );
+  });
+
+  test('keyed three ways: three parts, each reading the one before', () => {
+    const regionsPerMinute = dataset('mart.regions_per_minute', {
+      storage: kafka({ topic: 'regions_per_minute', brokers, key: 'window_start' }),
+      contract: contract({ fields: { window_start: t.timestamp(), regions: t.int64() } }),
+    });
+    const counted = revenue.groupBy('window_start').agg({ regions: count() }).stage('regions_per_minute');
+    const parts = splitForWorkers(bound([write(regionsPerMinute, counted)]), createRegistry(), 2);
+    assert.deepEqual(
+      parts.map((p) => [p.name, p.plan.sources.map((x) => x.storage.topic), p.writes?.sinks.length ?? 0]),
+      [
+        ['regions', ['orders'], 1],
+        ['regions/revenue_per_region', ['napkin.regions.revenue_per_region.repartition'], 1],
+        ['regions/regions_per_minute', ['napkin.regions.regions_per_minute.repartition'], 0],
+      ],
+    );
+    assert.equal(parts[0].upstream, undefined);
+    assert.deepEqual(parts[2].upstream, { partitions: 2, idleMs: 60_000 });
+  });
+
+  test('refuses a global aggregate over several partitions, naming the stage', () => {
     const global = read(orders).groupBy().agg({ n: count() }).stage('everything');
     const totals = dataset('mart.totals', {
       storage: kafka({ topic: 'totals', brokers }),

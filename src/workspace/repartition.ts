@@ -1,48 +1,61 @@
 import type { Registry } from '../expr/functions.ts';
 import type { Schema } from '../expr/types.ts';
 import type { Contract } from '../flow/contract.ts';
-import { dataset } from '../flow/dataset.ts';
+import { type Dataset, dataset } from '../flow/dataset.ts';
 import type { Flow, Output } from '../flow/flow.ts';
 import { kafka } from '../flow/kafka-storage.ts';
-import { eventTimeOf, inputsOf, type RelNode } from '../flow/rel.ts';
+import { eventTimeOf, inputsOf, joinEventTimes, type RelNode } from '../flow/rel.ts';
 import { type BoundFlow, bindFlow } from '../plan/bind.ts';
 import type { Stage } from '../plan/stage.ts';
-import { assertPartitionLocal, groupingOf, type WorkerPlan, type WorkerSource, workerPlan } from './worker-plan.ts';
+import { assertPartitionLocal, groupingOf, type WorkerPlan, workerPlan } from './worker-plan.ts';
 
 /**
  * One part of a flow run by workers, with its own partitions, consumer group and epoch records (Kafka Streams' sub-
- * topology). A flow whose keyed stages all include the sources' partition key is one part; one with a stage keyed
- * otherwise is two, joined by a repartition topic: the first writes the stage's input keyed by the stage's key, the
- * second reads it from there on.
+ * topology). A flow whose keyed stages all include the sources' partition key is one part; each stage keyed
+ * otherwise starts another, joined to the one before by repartition topics: the part before writes the stage's
+ * inputs keyed by the stage's key, the part after reads them from there on.
  */
 export interface FlowPart {
   /** Names the part's consumer group (`napkin.<name>`) and the root of its epoch records: `<flow>` or `<flow>/<stage>`. */
   readonly name: string;
   readonly bound: BoundFlow;
   readonly plan: WorkerPlan;
-  /** The part that writes a repartition topic: it and its partition count, for the progress records. */
-  readonly writes?: { readonly sink: string; readonly partitions: number };
+  /** A part that writes repartition topics: their sinks and partition count, for the progress records. */
+  readonly writes?: { readonly sinks: readonly string[]; readonly partitions: number };
   /**
-   * The part that reads a repartition topic: how many upstream partition tasks write it, and after how long one that
+   * A part that reads repartition topics: how many upstream partition tasks write each, and after how long one that
    * says nothing counts as idle (the sources' `partitionIdleTimeout`).
    */
   readonly upstream?: { readonly partitions: number; readonly idleMs?: number };
 }
 
-/** The Kafka topic between the two parts of `flow` split at `stage`: named after stable, user-visible ids. */
+/** The Kafka topic into `stage` of `flow` (`<stage>.left`, `.right` for a join's sides): named after stable ids. */
 export function repartitionTopic(flow: string, stage: string): string {
   return `napkin.${flow}.${stage}.repartition`;
 }
 
 /**
- * Splits a flow for workers over `partitions` partitions: at the first stage that keeps state by a key without the
- * sources' partition key (one repartition per flow). Refuses, saying what to change, what it cannot split: a join
- * keyed otherwise, a stage downstream of the split that also reads from before it, a second differently keyed stage.
+ * Splits a flow for workers over `partitions` partitions: at each stage that keeps state by a key without its input's
+ * partition key (an aggregate or dedupe, or a join, whose two sides are then both repartitioned by their join keys),
+ * in order, so a flow keyed three ways is three parts. Refuses, saying what to change, a stage downstream of a split
+ * that also reads from before it, and a global aggregate over several partitions.
  */
 export function splitForWorkers(b: BoundFlow, registry: Registry, partitions: number): FlowPart[] {
   const plan = workerPlan(b);
-  const whole: FlowPart = { name: b.flow.name, bound: b, plan };
-  if (partitions <= 1) return [whole];
+  if (partitions <= 1) return [{ name: b.flow.name, bound: b, plan }];
+  return splitPart(b.flow.name, b, plan, registry, partitions, upstreamOf(plan, partitions), undefined);
+}
+
+function splitPart(
+  name: string,
+  b: BoundFlow,
+  plan: WorkerPlan,
+  registry: Registry,
+  partitions: number,
+  idle: NonNullable<FlowPart['upstream']>,
+  upstream: FlowPart['upstream'],
+): FlowPart[] {
+  const reads = upstream === undefined ? {} : { upstream };
   const key = plan.sources[0].key;
   const split = b.stages.find((s) => {
     const g = groupingOf(s);
@@ -50,14 +63,12 @@ export function splitForWorkers(b: BoundFlow, registry: Registry, partitions: nu
   });
   if (split === undefined) {
     assertPartitionLocal(b, plan, partitions);
-    return [whole];
+    return [{ name, bound: b, plan, ...reads }];
   }
   const flow = b.flow.name;
   const node = split.node as RelNode;
-  if (node.op !== 'aggregate' && node.op !== 'dedupe')
-    return refuse(b, plan, partitions, `stage ${split.id} joins by a key the sources are not partitioned by`);
-  const newKey = groupingOf(split) as readonly string[];
-  if (newKey.length === 0)
+  const sides = sidesOf(split, node);
+  if (sides.some((x) => x.key.length === 0))
     return refuse(
       b,
       plan,
@@ -68,45 +79,98 @@ export function splitForWorkers(b: BoundFlow, registry: Registry, partitions: nu
   for (const s of b.stages)
     if (after.has(s.id) && s.id !== split.id && s.inputs.some((i) => !after.has(i)))
       throw new Error(
-        `flow ${flow}: stage ${s.id} reads both the output of ${split.id}, which workers repartition by (${newKey.join(', ')}), and a stage before it; napkin repartitions a flow once, at one stage: move that input after ${split.id}, or run the flow with napkin run`,
+        `flow ${flow}: stage ${s.id} reads both the output of ${split.id}, which workers repartition by (${sides[0].key.join(', ')}), and a stage before it; move that input after ${split.id}, or run the flow with napkin run`,
       );
-  const input = b.stages.find((s) => s.id === split.inputs[0]) as Stage;
-  const internal = dataset(`napkin.${flow}.${split.id}`.replaceAll('-', '_'), {
-    owner: b.flow.owner,
-    description: `${flow}: the input of stage ${split.id}, repartitioned by ${newKey.join(', ')} (internal)`,
-    storage: kafka({ topic: repartitionTopic(flow, split.id), brokers: plan.brokers, key: [...newKey] }),
-    contract: internalContract(input.schema as Schema, node.op === 'aggregate' ? eventTimeOf(node) : undefined),
-  });
-  const read: RelNode = { op: 'read', dataset: internal, onInvalid: 'fail' };
+  const internal = new Map<RelNode, Dataset>();
+  for (const side of sides) {
+    if (internal.has(side.input)) continue;
+    const input = b.stages.find((s) => s.id === split.inputs[side.port]) as Stage;
+    const suffix = side.name === undefined ? '' : `.${side.name}`;
+    internal.set(
+      side.input,
+      dataset(`napkin.${flow}.${split.id}${suffix}`.replaceAll('-', '_'), {
+        owner: b.flow.owner,
+        description: `${flow}: the ${side.name ?? ''}${side.name === undefined ? '' : ' '}input of stage ${split.id}, repartitioned by ${side.key.join(', ')} (internal)`,
+        storage: kafka({
+          topic: repartitionTopic(flow, `${split.id}${suffix}`),
+          brokers: plan.brokers,
+          key: [...side.key],
+        }),
+        contract: internalContract(input.schema as Schema, side.eventTime),
+      }),
+    );
+  }
   const crosses = (o: Output): boolean => o.kind === 'write' && reaches(o.input, node);
   const first: Flow = {
     ...b.flow,
     outputs: [
       ...b.flow.outputs.filter((o) => !crosses(o)),
-      { kind: 'write', dataset: internal, input: node.input, mode: 'replace', options: {} },
+      ...[...internal].map(
+        ([input, ds]): Output => ({ kind: 'write', dataset: ds, input, mode: 'replace', options: {} }),
+      ),
     ],
   };
   const memo = new Map<RelNode, RelNode>();
+  const by = new Map<RelNode, RelNode>(
+    [...internal].map(([input, ds]) => [input, { op: 'read', dataset: ds, onInvalid: 'fail' }]),
+  );
   const second: Flow = {
     ...b.flow,
     outputs: b.flow.outputs
       .filter(crosses)
-      .map((o) => (o.kind === 'write' ? { ...o, input: replace(o.input, node.input, read, memo) } : o)),
+      .map((o) => (o.kind === 'write' ? { ...o, input: replace(o.input, by, memo) } : o)),
   };
   const before = bindChecked(first, registry);
   const rest = bindChecked(second, registry);
   const beforePlan = workerPlan(before);
   assertPartitionLocal(before, beforePlan, partitions);
-  const restPlan: WorkerPlan = {
-    brokers: plan.brokers,
-    sources: [{ dataset: internal, storage: internal.storage as WorkerSource['storage'], key: newKey }],
-  };
-  assertPartitionLocal(rest, restPlan, partitions);
-  const sink = before.stages.find((s) => s.kind === 'sink' && s.dataset === internal) as Stage;
+  const datasets = new Set(internal.values());
+  const sinks = before.stages.filter((s) => s.kind === 'sink' && datasets.has(s.dataset as Dataset)).map((s) => s.id);
   return [
-    { name: flow, bound: before, plan: beforePlan, writes: { sink: sink.id, partitions } },
-    { name: `${flow}/${split.id}`, bound: rest, plan: restPlan, upstream: upstreamOf(plan, partitions) },
+    { name, bound: before, plan: beforePlan, writes: { sinks, partitions }, ...reads },
+    ...splitPart(`${flow}/${split.id}`, rest, workerPlan(rest), registry, partitions, idle, idle),
   ];
+}
+
+/** The inputs of a split stage, each with the key it is repartitioned by and its event-time column. */
+interface Side {
+  readonly input: RelNode;
+  readonly port: number;
+  /** `left` or `right` for a join's; none for a single input. */
+  readonly name?: string;
+  readonly key: readonly string[];
+  readonly eventTime: string | undefined;
+}
+
+function sidesOf(stage: Stage, node: RelNode): Side[] {
+  switch (node.op) {
+    case 'aggregate':
+      return [{ input: node.input, port: 0, key: groupingOf(stage) ?? [], eventTime: eventTimeOf(node) }];
+    case 'dedupe':
+      return [{ input: node.input, port: 0, key: node.keys, eventTime: sourceEventTime(node.input) }];
+    case 'join':
+    case 'windowJoin':
+    case 'intervalJoin':
+    case 'temporalJoin': {
+      const times =
+        node.op === 'join'
+          ? { left: sourceEventTime(node.left), right: sourceEventTime(node.right) }
+          : joinEventTimes(node);
+      return [
+        { input: node.left, port: 0, name: 'left', key: node.on.map((o) => o.left), eventTime: times.left },
+        { input: node.right, port: 1, name: 'right', key: node.on.map((o) => o.right), eventTime: times.right },
+      ];
+    }
+    default:
+      throw new Error(`stage ${stage.id}: ${node.op} keeps no state by key`);
+  }
+}
+
+/** The event-time field of the contract a relation's rows come from (through first inputs). */
+function sourceEventTime(node: RelNode): string | undefined {
+  let n = node;
+  while (n.op !== 'read') n = inputsOf(n)[0];
+  return n.dataset.contract?.eventTime;
 }
 
 /** The shortest `partitionIdleTimeout` of the sources (none: no upstream partition is ever taken for idle). */
@@ -150,13 +214,14 @@ function reaches(n: RelNode, target: RelNode): boolean {
   return n === target || inputsOf(n).some((i) => reaches(i, target));
 }
 
-/** `n` with `target` replaced by `by` below it; shared nodes stay shared (the binder names stages by node). */
-function replace(n: RelNode, target: RelNode, by: RelNode, memo: Map<RelNode, RelNode>): RelNode {
-  if (n === target) return by;
+/** `n` with each node of `by` replaced by its value below it; shared nodes stay shared (the binder names stages by node). */
+function replace(n: RelNode, by: ReadonlyMap<RelNode, RelNode>, memo: Map<RelNode, RelNode>): RelNode {
+  const direct = by.get(n);
+  if (direct !== undefined) return direct;
   const done = memo.get(n);
   if (done !== undefined) return done;
   const ins = inputsOf(n);
-  const next = ins.map((i) => replace(i, target, by, memo));
+  const next = ins.map((i) => replace(i, by, memo));
   const out = next.every((x, i) => x === ins[i]) ? n : withInputs(n, next);
   memo.set(n, out);
   return out;

@@ -94,7 +94,7 @@ export async function runWorker(ws: Workspace, o: WorkerOptions): Promise<void> 
     for (const part of parts) await assertVersion(conn, part.name, fingerprint);
     for (const part of parts)
       if (part.upstream !== undefined)
-        await ensureRepartitionTopic(conn, part.plan.sources[0].storage.topic, partitions);
+        for (const src of part.plan.sources) await ensureRepartitionTopic(conn, src.storage.topic, partitions);
     // One stop for every part: a part that fails stops the others, between their epochs.
     const stop = new AbortController();
     const onSignal = (): void => stop.abort();
@@ -394,7 +394,7 @@ class Worker {
           throw new Error(`stage ${s.id}: a worker writes Kafka topics and PostgreSQL tables only`);
         const input = flow.stages.find((x) => x.id === s.inputs[0])?.schema as Schema;
         const progress =
-          writes !== undefined && s.id === writes.sink ? { from: partition, partitions: writes.partitions } : undefined;
+          writes?.sinks.includes(s.id) === true ? { from: partition, partitions: writes.partitions } : undefined;
         return openServerSink(plan, s, st, input, String(partition), progress);
       },
       async runSql(s: Stage): Promise<{ rows: number; location: string }> {

@@ -9,7 +9,7 @@ import { Consumer } from '@platformatic/kafka';
 import type { PartitionStatus } from '../../src/workspace/worker-status.ts';
 import { napkin, removeDir, show, tempProject } from '../helpers.ts';
 import { useKafkaServer } from '../kafka-server.ts';
-import { RETRY, readCommitted } from './committed.ts';
+import { closeProducer, createTopic, RETRY, readCommitted, testProducer } from './committed.ts';
 import {
   assertExactlyOnce,
   awaitLine,
@@ -273,6 +273,116 @@ describe('napkin worker (scale-out over a consumer group)', () => {
       napkin(dir, 'status', '--workers', `rev_${prefix}`).stdout,
       /rev_x1\/revenue_per_minute \(after the repartition: consumer group napkin\.rev_x1\.revenue_per_minute\)/,
     );
+  });
+
+  it('repartitions both sides of a temporal join keyed otherwise: every order joined once through a SIGKILL', async () => {
+    // Orders keyed by order id, customers by customer id, each order joined with its customer's version valid at the
+    // order's time: both sides go through their own repartition topic keyed by the customer, and the second part
+    // joins partition p of one with partition p of the other, its watermark on each side from that side's progress.
+    const prefix = 'j1';
+    const partitions = 4;
+    await createTopic(bootstrap(), `${prefix}.orders`, partitions);
+    await createTopic(bootstrap(), `${prefix}.customers`, partitions);
+    const dir = tempProject(`napkin-worker-${prefix}-`);
+    dirs.push(dir);
+    writeFiles(dir, {
+      'napkin.config.ts': `
+import { boundedOutOfOrderness, contract, dataset, defineProject, flow, kafka, read, t, write } from 'napkin';
+
+const brokers = 'env:NAPKIN_KAFKA_BROKERS';
+const orders = dataset('shop.orders', {
+  owner: 'sales',
+  storage: kafka({ topic: '${prefix}.orders', brokers, key: 'order_id', pollInterval: '100ms' }),
+  contract: contract({ key: ['order_id'], eventTime: 'at',
+    fields: { order_id: t.string(), customer: t.string(), amount: t.int64(), at: t.timestamp() } }),
+});
+const customers = dataset('crm.customers', {
+  owner: 'sales',
+  storage: kafka({ topic: '${prefix}.customers', brokers, key: 'customer_id', pollInterval: '100ms' }),
+  contract: contract({ key: ['customer_id'], eventTime: 'valid_from',
+    fields: { customer_id: t.string(), segment: t.string(), valid_from: t.timestamp() } }),
+});
+const enriched = dataset('mart.enriched', {
+  owner: 'sales',
+  storage: kafka({ topic: '${prefix}.enriched', brokers, key: 'order_id' }),
+  contract: contract({ key: ['order_id'], content: 'open', fields: { order_id: t.string(), customer: t.string(), segment: t.string() } }),
+});
+const joined = read(orders, { watermark: boundedOutOfOrderness('1s') })
+  .temporalJoin(read(customers, { watermark: boundedOutOfOrderness('1s') }), {
+    on: [{ left: 'customer', right: 'customer_id' }],
+    how: 'inner',
+  })
+  .stage('with_customer')
+  .select('order_id', 'customer', 'segment');
+export default defineProject({
+  name: 'joins',
+  flows: [flow({ name: 'rev_${prefix}', owner: 'sales', sla: '2s', outputs: [write(enriched, joined)] })],
+});
+`,
+    });
+    const customerCount = 40;
+    const orderCount = 600;
+    const t0 = BASE;
+    const segmentOf = (c: number) => (c % 3 === 0 ? 'business' : 'consumer');
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const send = async (messages: { topic: string; key: string; partition: number; value: object }[]) => {
+      const p = testProducer(bootstrap());
+      try {
+        for (let i = 0; i < messages.length; i += 200)
+          await p.send({
+            messages: messages.slice(i, i + 200).map((m) => ({
+              topic: m.topic,
+              key: Buffer.from(m.key),
+              partition: m.partition,
+              value: Buffer.from(JSON.stringify(m.value)),
+            })),
+          });
+      } finally {
+        await closeProducer(p);
+      }
+    };
+    const order = (i: number, customer = `c${i % customerCount}`, at = t0 + 10_000 + i * 100) => ({
+      topic: `${prefix}.orders`,
+      key: `o${i}`,
+      partition: i % partitions,
+      value: { order_id: `o${i}`, customer, amount: i, at: iso(at) },
+    });
+    const customer = (c: string, partition: number, at: number) => ({
+      topic: `${prefix}.customers`,
+      key: c,
+      partition,
+      value: { customer_id: c, segment: segmentOf(Number(c.slice(1))), valid_from: iso(at) },
+    });
+    // Not where the orders' customer hashes to: only the repartition brings the two sides together.
+    await send(Array.from({ length: customerCount }, (_, c) => customer(`c${c}`, (c * 7 + 1) % partitions, t0)));
+    await send(Array.from({ length: orderCount / 2 }, (_, i) => order(i)));
+    const fleet = [start(dir, prefix), start(dir, prefix)];
+    for (const w of fleet)
+      assert.ok(await awaitLine(w, /rev_j1\/with_customer: partition \d+ taken/, 60_000), w.stderr());
+    await send(Array.from({ length: orderCount / 4 }, (_, i) => order(orderCount / 2 + i)));
+    await sleep(1500);
+    fleet[0].child.kill('SIGKILL');
+    await fleet[0].exited;
+    fleet[0] = start(dir, prefix);
+    await send(Array.from({ length: orderCount / 4 }, (_, i) => order((3 * orderCount) / 4 + i)));
+    // Flush records on every partition of both topics, later than every order: both sides' watermarks pass them.
+    const late = t0 + 3_600_000;
+    await send([
+      ...Array.from({ length: partitions }, (_, p) => ({ ...order(100_000 + p, 'nobody', late), partition: p })),
+      ...Array.from({ length: partitions }, (_, p) => customer(`c${1000 + p}`, p, late)),
+    ]);
+    const joinedRows = async () => (await readCommitted(bootstrap(), `${prefix}.enriched`)).records;
+    const deadline = Date.now() + 120_000;
+    while ((await joinedRows()).length < orderCount && Date.now() < deadline) await sleep(500);
+    for (const w of fleet) assert.equal((await stopWorker(w)).code, 0, w.stderr());
+    const rows = (await joinedRows()).map(
+      (r) =>
+        JSON.parse((r.value as Buffer).toString('utf8')) as { order_id: string; customer: string; segment: string },
+    );
+    const ids = rows.map((r) => r.order_id);
+    assert.equal(new Set(ids).size, ids.length, 'no order joined twice');
+    assert.equal(ids.length, orderCount, `every order joined:\n${fleet.map((w) => w.stderr()).join('\n')}`);
+    for (const r of rows) assert.equal(r.segment, segmentOf(Number(r.customer.slice(1))), r.order_id);
   });
 
   it('a rebalance with three workers, one killed and one added mid-run: every window once', async () => {
