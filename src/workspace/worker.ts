@@ -357,7 +357,11 @@ class Worker {
       await t.runner.epoch({ final: false, clock: this.clock() });
       this.unsettled.delete(t.partition);
     } catch (e) {
-      const why = interruption(e);
+      // Stalled past the session timeout (paused, swapped out), the worker's connections may have died under it: a
+      // request that failed for no reason the brokers named has an unknown outcome, settled by taking the partition
+      // up again from what is committed (the group has likely moved it meanwhile, and the release lets it go).
+      const stalled = this.stall.since(started - this.sessionMs) > this.sessionMs;
+      const why = interruption(e) ?? (stalled ? 'unsettled' : undefined);
       if (why === undefined) throw e;
       if (why === 'unsettled') {
         // The brokers failed a transaction whose outcome is unknown: take the partition up again from what is
