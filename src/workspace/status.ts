@@ -1,13 +1,14 @@
 /**
  * `napkin status` (spec reliability §6): per flow and stage, where the flow stands against its SLA, read from what
  * the running process leaves on disk — its lock, its epoch records, its topics, its output versions — and from the
- * warehouse's run log. Everything is read without a lock and nothing is written: a process running the flow is not
+ * warehouse's run log (with the log on Kafka, the epoch records are read from `__napkin_epochs`, read_committed). Everything is read without a lock and nothing is written: a process running the flow is not
  * disturbed, and files it replaces (always whole, by rename) while they are read are read again.
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Warehouse, WarehouseBusyError } from '../connectors/duckdb/warehouse.ts';
+import { type KafkaConnection, resolveBrokers } from '../connectors/kafka/client.ts';
 import type { BoundFlow } from '../plan/bind.ts';
 import { flowFingerprint } from '../plan/fingerprint.ts';
 import type { Stage } from '../plan/stage.ts';
@@ -17,6 +18,8 @@ import { readJson } from './durable-json.ts';
 import { type CheckpointManifest, type CommitEntry, EpochStore, type OffsetEntry } from './epochs.ts';
 import { storageOf } from './flow-io.ts';
 import { type FlowOwner, lockFile, ownerAlive, readOwner } from './flow-lock.ts';
+import { epochsRoot, readFlowRecords } from './kafka-epochs.ts';
+import { kafkaTopicOf, logPrefix } from './kafka-log.ts';
 import { STATE_DIR } from './run.ts';
 import { type TopicLag, topicLag } from './topic-lag.ts';
 import { type Build, readVersions } from './versions.ts';
@@ -60,6 +63,8 @@ export interface StageStatus {
 export type SourceStatus =
   | (TopicLag & { readonly state: 'ok' })
   | { readonly dataset: string; readonly state: 'no log yet' }
+  /** A project whose log is on Kafka: where the committed epochs end in the topic (its lag is not read yet). */
+  | { readonly dataset: string; readonly state: 'on kafka'; readonly topic: string; readonly committed?: number }
   | { readonly dataset: string; readonly state: 'unreadable'; readonly error: string };
 
 export interface FlowStatus {
@@ -151,7 +156,11 @@ async function flowStatus(
   let epochs: EpochView = {};
   let epochsError: string | undefined;
   try {
-    epochs = await readEpochs(new EpochStore(flowDir, name));
+    const log = ws.project.log;
+    epochs =
+      log === undefined
+        ? await readEpochs(new EpochStore(flowDir, name))
+        : await readKafkaEpochs(resolveBrokers(log.brokers), epochsRoot(name, logPrefix(log, ws.project.name)));
   } catch (e) {
     epochsError = (e as Error).message;
   }
@@ -160,7 +169,10 @@ async function flowStatus(
   // Ages are never negative: a record the running flow wrote after `now` was taken is as fresh as can be.
   const lastCommit =
     commitAt === undefined ? undefined : { at: iso(commitAt), ageMs: Math.max(0, now - Date.parse(commitAt)) };
-  const sources = await sourcesOf(stateDir, b, cp, now);
+  const sources =
+    ws.project.log === undefined
+      ? await sourcesOf(stateDir, b, cp, now)
+      : kafkaSources(b, cp, logPrefix(ws.project.log, ws.project.name));
   const runCounts = new Map(
     (run === undefined ? [] : (JSON.parse(run.stages) as (Counts & { stage: string })[])).map((s) => [s.stage, s]),
   );
@@ -242,6 +254,43 @@ async function readEpochs(store: EpochStore): Promise<EpochView> {
       ...(inFlight === undefined ? {} : { inFlight }),
     };
   }
+}
+
+/**
+ * The same view from `__napkin_epochs`, for a project whose log is on Kafka (partition 0 of the flow), read with
+ * read_committed and without opening the flow's transactional id: a running flow is not fenced.
+ */
+async function readKafkaEpochs(conn: KafkaConnection, root: string): Promise<EpochView> {
+  const records = await readFlowRecords(conn, root, 0);
+  const commit = records.get(`${root}/0/commit`) as CommitEntry | undefined;
+  const checkpoint =
+    commit === undefined
+      ? undefined
+      : (records.get(`${root}/0/checkpoint/${commit.epoch}`) as CheckpointManifest | undefined);
+  let inFlight: OffsetEntry | undefined;
+  for (const [k, v] of records) {
+    const e = v as OffsetEntry;
+    if (k.startsWith(`${root}/0/offsets/`) && e.epoch > (commit?.epoch ?? 0) && e.epoch > (inFlight?.epoch ?? 0))
+      inFlight = e;
+  }
+  return {
+    ...(commit === undefined ? {} : { commit }),
+    ...(checkpoint === undefined ? {} : { checkpoint }),
+    ...(inFlight === undefined ? {} : { inFlight }),
+  };
+}
+
+/** A project whose log is on Kafka: each source's topic and where the committed epochs end in it. */
+function kafkaSources(b: BoundFlow, cp: CheckpointManifest | undefined, prefix: string): SourceStatus[] {
+  return topicDatasets(b).map((dataset) => {
+    const committed = cp?.offsets[dataset];
+    return {
+      dataset,
+      state: 'on kafka' as const,
+      topic: kafkaTopicOf(prefix, dataset),
+      ...(committed === undefined ? {} : { committed }),
+    };
+  });
 }
 
 async function numbers(dir: string, kind: string): Promise<number[]> {

@@ -97,6 +97,21 @@ describe("napkin's log on Kafka (kafkaLog)", () => {
     assert.equal(r2.status, 0, show(r2));
     assert.equal(await outputs(dir), want);
     assert.equal((await readCommitted(broker().bootstrap, orders)).records.length, c.records.length);
+    // napkin status reads the epochs from __napkin_epochs (without fencing anyone), the sources as topics on Kafka.
+    const st = napkin(dir, 'status', '--json');
+    assert.equal(st.status, 0, show(st));
+    const flows = (
+      JSON.parse(st.stdout) as {
+        flows: { flow: string; health: string; sources: { dataset: string; state: string; topic?: string }[] }[];
+      }
+    ).flows;
+    const shop = flows.find((f) => f.flow === 'shop_orders');
+    assert.ok(shop !== undefined && shop.health !== 'NEVER RUN', JSON.stringify(shop));
+    assert.ok(
+      shop.sources.every((x) => x.state === 'on kafka' && x.topic === `napkin.shop1.${x.dataset}`),
+      JSON.stringify(shop.sources),
+    );
+    assert.match(napkin(dir, 'status').stdout, /kafka napkin\.shop1\.shop\.orders, committed to offset \d+/);
   });
 
   it('napkin quarantine replay and napkin replay work on Kafka as they do on the embedded log', async () => {

@@ -70,7 +70,9 @@ export function formatFlow(f: FlowStatus): string {
   if (f.sources.length > 0) {
     const rows = [['source', 'log end', 'committed', 'waiting', 'oldest waiting']];
     for (const s of f.sources) {
-      if (s.state !== 'ok') rows.push([s.dataset, s.state === 'unreadable' ? `unreadable: ${s.error}` : s.state]);
+      if (s.state === 'on kafka')
+        rows.push([s.dataset, `kafka ${s.topic}, committed to offset ${s.committed ?? '-'} (lag not read)`]);
+      else if (s.state !== 'ok') rows.push([s.dataset, s.state === 'unreadable' ? `unreadable: ${s.error}` : s.state]);
       else
         rows.push([
           s.dataset,
