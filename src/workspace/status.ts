@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Warehouse, WarehouseBusyError } from '../connectors/duckdb/warehouse.ts';
 import { type KafkaConnection, resolveBrokers } from '../connectors/kafka/client.ts';
+import { topicEnds } from '../connectors/kafka/fetch.ts';
+import type { KafkaLogConfig } from '../flow/kafka-storage.ts';
 import type { BoundFlow } from '../plan/bind.ts';
 import { flowFingerprint } from '../plan/fingerprint.ts';
 import type { Stage } from '../plan/stage.ts';
@@ -63,8 +65,17 @@ export interface StageStatus {
 export type SourceStatus =
   | (TopicLag & { readonly state: 'ok' })
   | { readonly dataset: string; readonly state: 'no log yet' }
-  /** A project whose log is on Kafka: where the committed epochs end in the topic (its lag is not read yet). */
-  | { readonly dataset: string; readonly state: 'on kafka'; readonly topic: string; readonly committed?: number }
+  /**
+   * A project whose log is on Kafka: where the committed epochs end in the topic and the topic's last stable offset.
+   * Offsets, not records: transaction markers take one each, so records behind are fewer than `end − committed`.
+   */
+  | {
+      readonly dataset: string;
+      readonly state: 'on kafka';
+      readonly topic: string;
+      readonly committed?: number;
+      readonly end?: number;
+    }
   | { readonly dataset: string; readonly state: 'unreadable'; readonly error: string };
 
 export interface FlowStatus {
@@ -172,7 +183,7 @@ async function flowStatus(
   const sources =
     ws.project.log === undefined
       ? await sourcesOf(stateDir, b, cp, now)
-      : kafkaSources(b, cp, logPrefix(ws.project.log, ws.project.name));
+      : await kafkaSources(b, cp, ws.project.log, ws.project.name);
   const runCounts = new Map(
     (run === undefined ? [] : (JSON.parse(run.stages) as (Counts & { stage: string })[])).map((s) => [s.stage, s]),
   );
@@ -280,15 +291,34 @@ async function readKafkaEpochs(conn: KafkaConnection, root: string): Promise<Epo
   };
 }
 
-/** A project whose log is on Kafka: each source's topic and where the committed epochs end in it. */
-function kafkaSources(b: BoundFlow, cp: CheckpointManifest | undefined, prefix: string): SourceStatus[] {
-  return topicDatasets(b).map((dataset) => {
+/** A project whose log is on Kafka: each source's topic, where the committed epochs end in it, and its end. */
+async function kafkaSources(
+  b: BoundFlow,
+  cp: CheckpointManifest | undefined,
+  log: KafkaLogConfig,
+  project: string,
+): Promise<SourceStatus[]> {
+  const prefix = logPrefix(log, project);
+  const topics = topicDatasets(b).map((dataset) => ({ dataset, topic: kafkaTopicOf(prefix, dataset) }));
+  let ends: Map<string, number[]> | undefined;
+  try {
+    ends = await topicEnds(
+      resolveBrokers(log.brokers),
+      b.flow.name,
+      topics.map((t) => t.topic),
+    );
+  } catch (e) {
+    return topics.map(({ dataset }) => ({ dataset, state: 'unreadable', error: (e as Error).message }));
+  }
+  return topics.map(({ dataset, topic }) => {
     const committed = cp?.offsets[dataset];
+    const end = ends?.get(topic)?.[0];
     return {
       dataset,
       state: 'on kafka' as const,
-      topic: kafkaTopicOf(prefix, dataset),
+      topic,
       ...(committed === undefined ? {} : { committed }),
+      ...(end === undefined ? {} : { end }),
     };
   });
 }

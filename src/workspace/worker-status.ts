@@ -1,5 +1,5 @@
-import { Consumer, FetchIsolationLevels, ListOffsetTimestamps } from '@platformatic/kafka';
-import { clientOptions, closeClient, kafkaFailure, resolveBrokers } from '../connectors/kafka/client.ts';
+import { resolveBrokers } from '../connectors/kafka/client.ts';
+import { topicEnds } from '../connectors/kafka/fetch.ts';
 import type { BoundFlow } from '../plan/bind.ts';
 import type { CommitEntry, OffsetEntry } from './epochs.ts';
 import { readFlowRecords } from './kafka-epochs.ts';
@@ -127,29 +127,4 @@ function latestOffsets(records: ReadonlyMap<string, unknown>, flow: string, p: n
 function slaOf(b: BoundFlow): number {
   const s = scheduleOf(b);
   return Math.min(...b.stages.filter((x) => x.mode === s.mode).map((x) => x.slaMs));
-}
-
-/** The last stable offset of every partition of each topic. */
-async function topicEnds(
-  conn: ReturnType<typeof resolveBrokers>,
-  flow: string,
-  topics: readonly string[],
-): Promise<Map<string, number[]>> {
-  const c = new Consumer({
-    ...clientOptions(conn, `napkin-status-${flow}`),
-    groupId: `napkin-status-${flow}`,
-    isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-  });
-  try {
-    const r = await c.listOffsets({
-      topics: [...topics],
-      timestamp: ListOffsetTimestamps.LATEST,
-      isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-    });
-    return new Map(topics.map((t) => [t, (r.get(t) ?? []).map(Number)]));
-  } catch (e) {
-    throw kafkaFailure(`flow ${flow}: listing the ends of ${topics.join(', ')} failed`, e, conn);
-  } finally {
-    await closeClient(c);
-  }
 }

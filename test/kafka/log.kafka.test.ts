@@ -102,16 +102,28 @@ describe("napkin's log on Kafka (kafkaLog)", () => {
     assert.equal(st.status, 0, show(st));
     const flows = (
       JSON.parse(st.stdout) as {
-        flows: { flow: string; health: string; sources: { dataset: string; state: string; topic?: string }[] }[];
+        flows: {
+          flow: string;
+          health: string;
+          sources: { dataset: string; state: string; topic?: string; committed?: number; end?: number }[];
+        }[];
       }
     ).flows;
     const shop = flows.find((f) => f.flow === 'shop_orders');
     assert.ok(shop !== undefined && shop.health !== 'NEVER RUN', JSON.stringify(shop));
     assert.ok(
-      shop.sources.every((x) => x.state === 'on kafka' && x.topic === `napkin.shop1.${x.dataset}`),
+      // Caught up: the committed epochs end at the last record; the topic's end is one past its last commit marker.
+      shop.sources.every(
+        (x) =>
+          x.state === 'on kafka' &&
+          x.topic === `napkin.shop1.${x.dataset}` &&
+          x.end !== undefined &&
+          x.committed !== undefined &&
+          x.end - x.committed === 1,
+      ),
       JSON.stringify(shop.sources),
     );
-    assert.match(napkin(dir, 'status').stdout, /kafka napkin\.shop1\.shop\.orders, committed to offset \d+/);
+    assert.match(napkin(dir, 'status').stdout, /kafka napkin\.shop1\.shop\.orders, committed to offset \d+ of \d+/);
   });
 
   it('napkin quarantine replay and napkin replay work on Kafka as they do on the embedded log', async () => {

@@ -71,7 +71,7 @@ export function formatFlow(f: FlowStatus): string {
     const rows = [['source', 'log end', 'committed', 'waiting', 'oldest waiting']];
     for (const s of f.sources) {
       if (s.state === 'on kafka')
-        rows.push([s.dataset, `kafka ${s.topic}, committed to offset ${s.committed ?? '-'} (lag not read)`]);
+        rows.push([s.dataset, `kafka ${s.topic}, committed to offset ${s.committed ?? '-'} of ${s.end ?? '-'}`]);
       else if (s.state !== 'ok') rows.push([s.dataset, s.state === 'unreadable' ? `unreadable: ${s.error}` : s.state]);
       else
         rows.push([

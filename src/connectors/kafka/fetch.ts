@@ -1,10 +1,12 @@
 import {
-  type Consumer,
+  Consumer,
   FetchIsolationLevels,
   IS_CONTROL,
   IS_TRANSACTIONAL,
+  ListOffsetTimestamps,
   type RecordsBatch,
 } from '@platformatic/kafka';
+import { clientOptions, closeClient, type KafkaConnection, kafkaFailure } from './client.ts';
 import type { FetchedRecord } from './codec.ts';
 
 /** One partition of a fetch response. */
@@ -149,4 +151,29 @@ export class Aborted {
 export function isAbortMarker(b: RecordsBatch): boolean {
   const key = b.records[0]?.key;
   return key !== null && key !== undefined && key.length >= 4 && key.readInt16BE(2) === 0;
+}
+
+/** The last stable offset of every partition of each topic (read_committed), for `napkin status`: `flow` names the client. */
+export async function topicEnds(
+  conn: KafkaConnection,
+  flow: string,
+  topics: readonly string[],
+): Promise<Map<string, number[]>> {
+  const c = new Consumer({
+    ...clientOptions(conn, `napkin-status-${flow}`),
+    groupId: `napkin-status-${flow}`,
+    isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+  });
+  try {
+    const r = await c.listOffsets({
+      topics: [...topics],
+      timestamp: ListOffsetTimestamps.LATEST,
+      isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+    });
+    return new Map(topics.map((t) => [t, (r.get(t) ?? []).map(Number)]));
+  } catch (e) {
+    throw kafkaFailure(`flow ${flow}: listing the ends of ${topics.join(', ')} failed`, e, conn);
+  } finally {
+    await closeClient(c);
+  }
 }
