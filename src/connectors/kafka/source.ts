@@ -7,7 +7,7 @@ import { type FrontierState, PartitionFrontier } from '../../runtime/partition-f
 import type { QuarantineEntry } from '../../runtime/quarantine.ts';
 import { clientOptions, closeClient, errorIds, type KafkaConnection, kafkaFailure, resolveBrokers } from './client.ts';
 import { type FetchedRecord, RecordDecoder } from './codec.ts';
-import { Aborted, visibleRecords } from './fetch.ts';
+import { Aborted, guardFetches, visibleRecords } from './fetch.ts';
 
 /** Per partition (its number as text), the offset of the next record to read. */
 export type KafkaPosition = Readonly<Record<string, number>>;
@@ -83,7 +83,7 @@ export class KafkaTail {
       groupId: `napkin-source-${o.dataset}`,
       isolationLevel: READ_COMMITTED,
     });
-    const tail = new KafkaTail(o, conn, consumer);
+    const tail = new KafkaTail(o, conn, guardFetches(consumer));
     try {
       await tail.refresh(true);
       await tail.start();
