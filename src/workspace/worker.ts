@@ -292,6 +292,7 @@ class Worker {
     const flow = this.part.name;
     const topics = new Map(this.plan.sources.map((s) => [s.dataset.name, s.storage.topic]));
     const store = await KafkaEpochStore.open(this.conn, flow, partition, { consumer: this.group, topics });
+    let runner: EpochRunner | undefined;
     try {
       const pos = await store.position();
       if (pos.planned !== undefined && pos.planned.fingerprint !== this.fingerprint)
@@ -310,7 +311,7 @@ class Worker {
       );
       for (const i of inputs) await i.open();
       const quarantined = new Map<Stage, QuarantineEntry[]>();
-      const runner = new EpochRunner({
+      runner = new EpochRunner({
         bound: this.b,
         registry: this.ws.registry,
         io: this.io(partition, quarantined),
@@ -331,6 +332,9 @@ class Worker {
         `flow ${flow}: partition ${partition} taken (epoch ${pos.committed} committed${rebuilt > 0 ? `, state rebuilt from ${rebuilt} epoch(s)` : ''}, ${Date.now() - started} ms)`,
       );
     } catch (e) {
+      // A take-over cut short (a regenerated epoch interrupted) may have opened sinks: their producers would keep
+      // the process alive after the worker stops.
+      await runner?.close().catch(() => undefined);
       await store.close();
       throw e;
     }
