@@ -311,6 +311,15 @@ export async function readFlowRecords(
   return out;
 }
 
+/** The latest offset entry of partition `p` among a flow's records under `root` (see {@link readFlowRecords}). */
+export function latestOffsets(records: ReadonlyMap<string, unknown>, root: string, p: number): OffsetEntry | undefined {
+  let best: OffsetEntry | undefined;
+  const prefix = `${root}/${p}/offsets/`;
+  for (const [k, v] of records)
+    if (k.startsWith(prefix) && (best === undefined || (v as OffsetEntry).epoch > best.epoch)) best = v as OffsetEntry;
+  return best;
+}
+
 /** The latest offset entry of every partition of a flow: what versions its partitions' current outputs are. */
 export async function flowRecords(conn: KafkaConnection, flow: string): Promise<FlowRecords> {
   const planned = new Map<number, OffsetEntry>();

@@ -90,7 +90,7 @@ function splitPart(
       side.input,
       dataset(`napkin.${flow}.${split.id}${suffix}`.replaceAll('-', '_'), {
         owner: b.flow.owner,
-        description: `${flow}: the ${side.name ?? ''}${side.name === undefined ? '' : ' '}input of stage ${split.id}, repartitioned by ${side.key.join(', ')} (internal)`,
+        description: `${flow}: the ${side.name === undefined ? '' : `${side.name} `}input of stage ${split.id}, repartitioned by ${side.key.join(', ')} (internal)`,
         storage: kafka({
           topic: repartitionTopic(flow, `${split.id}${suffix}`),
           brokers: plan.brokers,

@@ -20,7 +20,7 @@ import { readJson } from './durable-json.ts';
 import { type CheckpointManifest, type CommitEntry, EpochStore, type OffsetEntry } from './epochs.ts';
 import { storageOf } from './flow-io.ts';
 import { type FlowOwner, lockFile, ownerAlive, readOwner } from './flow-lock.ts';
-import { epochsRoot, readFlowRecords } from './kafka-epochs.ts';
+import { epochsRoot, latestOffsets, readFlowRecords } from './kafka-epochs.ts';
 import { kafkaTopicOf, logPrefix } from './kafka-log.ts';
 import { STATE_DIR } from './run.ts';
 import { type TopicLag, topicLag } from './topic-lag.ts';
@@ -278,12 +278,8 @@ async function readKafkaEpochs(conn: KafkaConnection, root: string): Promise<Epo
     commit === undefined
       ? undefined
       : (records.get(`${root}/0/checkpoint/${commit.epoch}`) as CheckpointManifest | undefined);
-  let inFlight: OffsetEntry | undefined;
-  for (const [k, v] of records) {
-    const e = v as OffsetEntry;
-    if (k.startsWith(`${root}/0/offsets/`) && e.epoch > (commit?.epoch ?? 0) && e.epoch > (inFlight?.epoch ?? 0))
-      inFlight = e;
-  }
+  const planned = latestOffsets(records, root, 0);
+  const inFlight = planned !== undefined && planned.epoch > (commit?.epoch ?? 0) ? planned : undefined;
   return {
     ...(commit === undefined ? {} : { commit }),
     ...(checkpoint === undefined ? {} : { checkpoint }),
@@ -300,7 +296,7 @@ async function kafkaSources(
 ): Promise<SourceStatus[]> {
   const prefix = logPrefix(log, project);
   const topics = topicDatasets(b).map((dataset) => ({ dataset, topic: kafkaTopicOf(prefix, dataset) }));
-  let ends: Map<string, number[]> | undefined;
+  let ends: Map<string, number[]>;
   try {
     ends = await topicEnds(
       resolveBrokers(log.brokers),
@@ -312,7 +308,7 @@ async function kafkaSources(
   }
   return topics.map(({ dataset, topic }) => {
     const committed = cp?.offsets[dataset];
-    const end = ends?.get(topic)?.[0];
+    const end = ends.get(topic)?.[0];
     return {
       dataset,
       state: 'on kafka' as const,

@@ -2,7 +2,7 @@ import { resolveBrokers } from '../connectors/kafka/client.ts';
 import { topicEnds } from '../connectors/kafka/fetch.ts';
 import type { BoundFlow } from '../plan/bind.ts';
 import type { CommitEntry, OffsetEntry } from './epochs.ts';
-import { readFlowRecords } from './kafka-epochs.ts';
+import { latestOffsets, readFlowRecords } from './kafka-epochs.ts';
 import { scheduleOf } from './live.ts';
 import { type FlowPart, splitForWorkers } from './repartition.ts';
 import { type Health, judge } from './status.ts';
@@ -113,14 +113,6 @@ async function partStatus(
     });
   }
   return partitions;
-}
-
-function latestOffsets(records: ReadonlyMap<string, unknown>, flow: string, p: number): OffsetEntry | undefined {
-  let best: OffsetEntry | undefined;
-  const prefix = `${flow}/${p}/offsets/`;
-  for (const [k, v] of records)
-    if (k.startsWith(prefix) && (best === undefined || (v as OffsetEntry).epoch > best.epoch)) best = v as OffsetEntry;
-  return best;
 }
 
 /** The tightest SLA of the flow's stages (what its schedule follows). */
