@@ -12,6 +12,7 @@ import { counted, fanOut, isComplete, newMetrics, type Operator, type Output, ty
 import { RunError } from './run-error.ts';
 import { SourceRun } from './source-run.ts';
 import { SourceWatermark } from './source-watermark.ts';
+import { decodeState, encodeState } from './state-codec.ts';
 
 /** Opens a source stage's reader for one stretch of input; `live` as in {@link FlowIO.openSource}. */
 export type ReaderFor = (stage: Stage, live: readonly boolean[] | undefined) => Promise<SourceReader>;
@@ -156,6 +157,45 @@ export class FlowRun {
     return Object.fromEntries(this.marks);
   }
 
+  /**
+   * The state of every stateful operator and source between epochs, encoded (`state-codec.ts`) into plain data a
+   * snapshot can serialize; throws {@link StateNotCapturable} when some state cannot be (a user combine function's
+   * accumulator of a class napkin does not know). The sinks hold nothing between commits.
+   */
+  snapshot(): RunState {
+    const stages: Record<string, unknown> = {};
+    for (const [id, op] of this.operators) {
+      const s = op.snapshot?.();
+      if (s !== undefined) stages[id] = encodeState(s, `stage ${id}`);
+    }
+    const sources: Record<string, unknown> = {};
+    for (const r of this.sources) sources[r.stage.id] = encodeState(r.snapshot(), `stage ${r.stage.id}`);
+    return { stages, sources, marks: Object.fromEntries(this.marks) };
+  }
+
+  /**
+   * Puts a {@link snapshot} of a run of the same flow version back on this fresh run, which then goes on as that
+   * one would have. Each sink is told its input's watermark again, as a replay would have told it.
+   */
+  restore(state: RunState): void {
+    for (const [id, op] of this.operators) {
+      if (op.restore === undefined) continue;
+      const s = state.stages[id];
+      if (s === undefined) throw new Error(`flow ${this.name}: the state snapshot has no state for stage ${id}`);
+      op.restore(decodeState(s));
+    }
+    for (const r of this.sources) {
+      const s = state.sources[r.stage.id];
+      if (s === undefined)
+        throw new Error(`flow ${this.name}: the state snapshot has no state for source ${r.stage.id}`);
+      r.restore(decodeState(s));
+    }
+    for (const [id, wm] of Object.entries(state.marks)) {
+      this.marks.set(id, wm);
+      this.sinks.get(id)?.watermark?.(wm);
+    }
+  }
+
   /** Sets the counters to those of a checkpoint (a replay must not count its records twice). */
   restoreMetrics(saved: Readonly<Record<string, StageMetrics>>): void {
     for (const [id, m] of this.metrics) {
@@ -182,6 +222,13 @@ export class FlowRun {
   async abort(): Promise<void> {
     for (const sink of this.sinks.values()) await sink.abort().catch(() => undefined);
   }
+}
+
+/** A run's state between epochs, as {@link FlowRun.snapshot} encodes it: by stage id. */
+export interface RunState {
+  readonly stages: Readonly<Record<string, unknown>>;
+  readonly sources: Readonly<Record<string, unknown>>;
+  readonly marks: Readonly<Record<string, number>>;
 }
 
 /** What one SQL model wrote, and how long it took. */
@@ -334,7 +381,11 @@ function marked(output: Output, id: string, marks: Map<string, number>): Output 
 function timed(op: Operator, m: StageMetrics): Operator {
   const pt = op.processingTime?.bind(op);
   const idle = op.idle?.bind(op);
+  const snapshot = op.snapshot?.bind(op);
+  const restore = op.restore?.bind(op);
   return {
+    ...(snapshot === undefined ? {} : { snapshot }),
+    ...(restore === undefined ? {} : { restore }),
     ...(pt === undefined
       ? {}
       : {

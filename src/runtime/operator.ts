@@ -35,6 +35,13 @@ export interface Operator {
    * multi-input operator without it keeps counting the port at its last watermark, which holds its output.
    */
   idle?(port: number, idle: boolean): void;
+  /**
+   * The operator's state between epochs, for a snapshot: live references, encoded at once by
+   * `runtime/state-codec.ts`. Absent on a stateless operator. `restore` takes such state (decoded) back on a fresh
+   * operator of the same stage, so that it goes on as the one that was snapshotted would have.
+   */
+  snapshot?(): unknown;
+  restore?(state: unknown): void;
 }
 
 /** Whether a watermark says the input is complete (M5). */

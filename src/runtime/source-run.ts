@@ -5,6 +5,7 @@ import type { Output, StageMetrics } from './operator.ts';
 import { describeEntry } from './quarantine.ts';
 import { RunError } from './run-error.ts';
 import type { SourceWatermark } from './source-watermark.ts';
+import { restoreFields } from './state-codec.ts';
 
 /** What a {@link SourceRun} reads and where it sends it. */
 export interface SourceRunSpec {
@@ -62,6 +63,19 @@ export class SourceRun {
     this.result = undefined;
     this.failure = undefined;
     this.pendingPromise = undefined;
+  }
+
+  /** What the source keeps between epochs: its published watermark, idleness and strategy (for a snapshot). */
+  snapshot(): unknown {
+    return { published: this.published, idle: this.idle, strategy: this.spec.strategy ?? null };
+  }
+
+  restore(state: unknown): void {
+    const s = state as { published: number; idle: boolean; strategy: SourceWatermark | null };
+    this.published = s.published;
+    this.idle = s.idle;
+    if (this.spec.strategy !== undefined && s.strategy !== null)
+      restoreFields(this.spec.strategy, s.strategy, `source ${this.stage.id}`);
   }
 
   /** Whether the outstanding `next()` has settled and waits to be taken. */

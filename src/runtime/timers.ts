@@ -79,7 +79,8 @@ export class TimerQueue<K, I = string> {
   }
 }
 
-class DomainQueue<K, I> {
+/** One time domain's timers: a heap by time and sequence, and the live timer of each (key, id). */
+export class DomainQueue<K, I> {
   private readonly live = new Map<K, Map<I, Entry<K, I>>>();
   private readonly heap: Entry<K, I>[] = [];
   private seq = 0;

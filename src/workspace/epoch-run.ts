@@ -1,11 +1,13 @@
+import { deserialize, serialize } from 'node:v8';
 import { crashPoint } from '../connectors/crash-point.ts';
 import type { Registry } from '../expr/functions.ts';
 import type { Dataset } from '../flow/dataset.ts';
 import type { BoundFlow } from '../plan/bind.ts';
 import type { Stage } from '../plan/stage.ts';
 import type { EpochCommit, FlowIO, FlowResult, SourceReader } from '../runtime/execute.ts';
-import { FlowRun, runSqlModels } from '../runtime/flow-run.ts';
+import { FlowRun, type RunState, runSqlModels } from '../runtime/flow-run.ts';
 import { newMetrics } from '../runtime/operator.ts';
+import { decodeState, encodeState, StateNotCapturable } from '../runtime/state-codec.ts';
 import type { EpochLog, OffsetEntry } from './epochs.ts';
 import { type LogRange, openLogSource } from './log-source.ts';
 import type { Topic } from './topic-log.ts';
@@ -19,6 +21,9 @@ export interface EpochInput {
   readonly start: number;
   readonly end: number;
   open(range: LogRange, live: readonly boolean[] | undefined): SourceReader;
+  /** What the input carries from one epoch to the next (a repartition topic's upstream watermarks), for a snapshot. */
+  snapshot?(): unknown;
+  restore?(state: unknown): void;
 }
 
 /** A topic of napkin's embedded log as an epoch input. */
@@ -61,7 +66,18 @@ export interface EpochContext {
   readonly from?: ReadonlyMap<string, number>;
   /** Writes the records epoch N quarantined, replacing any an earlier attempt at N wrote; `null` drops them. */
   readonly quarantine: (epoch: number | null) => Promise<void>;
+  /**
+   * How often a committed epoch carries a snapshot of the operator state (ms of wall time since the last one; 0:
+   * every epoch; +∞: never), so that a restart or a take-over replays only the epochs after it. Default 30 s, and
+   * the first epoch a runner commits always carries one.
+   */
+  readonly snapshotEveryMs?: number;
+  /** Told when a snapshot cannot be taken or used; the runner then rebuilds state by replay, as without one. */
+  readonly warn?: (message: string) => void;
 }
+
+/** The default of {@link EpochContext.snapshotEveryMs}. */
+export const SNAPSHOT_EVERY_MS = 30_000;
 
 /** Where the next epoch's input starts, per source dataset, and whether it starts a new output. */
 interface Cursor {
@@ -85,6 +101,12 @@ export class EpochRunner {
   /** Epochs replayed to rebuild state, and epochs run again after a crash, for `napkin status`. */
   replayed = 0;
   regenerated = 0;
+  /** The epoch whose snapshot `start` restored the state from, if one did. */
+  restoredFrom: number | undefined;
+  /** When the last snapshot was taken (performance.now()); a run starts due for one. */
+  private snapshotAt = Number.NEGATIVE_INFINITY;
+  /** Set once a snapshot failed to encode: the flow's state cannot be captured, so none is tried again. */
+  private uncapturable = false;
 
   constructor(private readonly ctx: EpochContext) {}
 
@@ -104,7 +126,8 @@ export class EpochRunner {
     if (!complete && !(last.final && last.fresh)) this.assertSameVersion(last);
     if (!complete) {
       await this.open();
-      for (let e = first; e <= pos.committed; e++) {
+      const restored = await this.restoreSnapshot(first, pos.committed);
+      for (let e = restored + 1; e <= pos.committed; e++) {
         await this.replay((await store.offsets(e)) as OffsetEntry);
         this.replayed++;
       }
@@ -250,6 +273,7 @@ export class EpochRunner {
   private async execute(e: OffsetEntry): Promise<void> {
     const run = this.run as FlowRun;
     await this.drive(run, e);
+    const state = e.final ? undefined : this.takeSnapshot(run, e);
     const metrics = Object.fromEntries([...run.metrics].map(([id, m]) => [id, { ...m }]));
     const offsets = Object.fromEntries(Object.entries(e.ranges).map(([ds, r]) => [ds, r.to]));
     const sinks = this.ctx.bound.stages.filter((s) => s.kind === 'sink').map((s) => s.id);
@@ -266,11 +290,78 @@ export class EpochRunner {
     crashPoint('epoch-sinks');
     await this.ctx.quarantine(e.epoch);
     crashPoint('epoch-quarantine');
-    await this.ctx.store.writeCommit(e.epoch);
+    await this.ctx.store.writeCommit(e.epoch, state);
     crashPoint('epoch-commit');
     await this.ctx.store.collect(e.epoch);
     this.cursor.fresh = false;
     for (const [ds, r] of Object.entries(e.ranges)) this.cursor.ends.set(ds, r.to);
+  }
+
+  /**
+   * The operator state after epoch `e`, serialized, when one is due; taken right after the epoch ran, before any
+   * sink commits, and stored with the commit entry, so a snapshot exists only for a committed epoch.
+   */
+  private takeSnapshot(run: FlowRun, e: OffsetEntry): Uint8Array | undefined {
+    const every = this.ctx.snapshotEveryMs ?? SNAPSHOT_EVERY_MS;
+    if (this.uncapturable || every === Number.POSITIVE_INFINITY || performance.now() - this.snapshotAt < every)
+      return undefined;
+    try {
+      const inputs: Record<string, unknown> = {};
+      for (const [ds, input] of this.ctx.inputs) {
+        const s = input.snapshot?.();
+        if (s !== undefined) inputs[ds] = encodeState(s, `dataset ${ds}`);
+      }
+      const image: StateImage = {
+        format: 'napkin-state',
+        version: 1,
+        flow: this.flow,
+        fingerprint: this.ctx.fingerprint,
+        epoch: e.epoch,
+        run: run.snapshot(),
+        inputs,
+      };
+      this.snapshotAt = performance.now();
+      return serialize(image);
+    } catch (err) {
+      if (!(err instanceof StateNotCapturable)) throw err;
+      this.uncapturable = true;
+      this.ctx.warn?.(
+        `flow ${this.flow}: no state snapshots (${err.message}); a restart rebuilds the state by replaying the output's epochs`,
+      );
+      return undefined;
+    }
+  }
+
+  /**
+   * Restores the state from the latest snapshot of the current output (epochs `first`…`committed`) and returns its
+   * epoch, or `first − 1` when there is none or it cannot be used: then the whole output is replayed.
+   */
+  private async restoreSnapshot(first: number, committed: number): Promise<number> {
+    const snap = await this.ctx.store.snapshot();
+    if (snap === undefined || snap.epoch < first || snap.epoch > committed) return first - 1;
+    try {
+      const image = deserialize(snap.bytes) as StateImage;
+      if (image.format !== 'napkin-state' || image.version !== 1 || image.epoch !== snap.epoch)
+        throw new Error(`it is not napkin state of epoch ${snap.epoch}`);
+      if (image.fingerprint !== this.ctx.fingerprint)
+        throw new Error(`it was taken by version ${image.fingerprint.slice(0, 12)}`);
+      (this.run as FlowRun).restore(image.run);
+      for (const [ds, input] of this.ctx.inputs)
+        if (image.inputs[ds] !== undefined) input.restore?.(decodeState(image.inputs[ds]));
+    } catch (err) {
+      this.ctx.warn?.(
+        `flow ${this.flow}: the state snapshot of epoch ${snap.epoch} in ${this.ctx.store.where} cannot be used (${(err as Error).message}); rebuilding the state by replaying the output from epoch ${first}`,
+      );
+      // A half-restored run is thrown away.
+      await (this.run as FlowRun).abort();
+      await this.open();
+      return first - 1;
+    }
+    const entry = (await this.ctx.store.offsets(snap.epoch)) as OffsetEntry;
+    for (const [ds, r] of Object.entries(entry.ranges)) this.cursor.ends.set(ds, r.to);
+    this.restoredFrom = snap.epoch;
+    this.snapshotAt = performance.now();
+    return snap.epoch;
   }
 
   private async drive(run: FlowRun, e: OffsetEntry): Promise<void> {
@@ -320,6 +411,17 @@ export class EpochRunner {
       );
     return e.epoch;
   }
+}
+
+/** What a snapshot holds: the run's operator and source state and the inputs' own, after one epoch of one version. */
+interface StateImage {
+  readonly format: 'napkin-state';
+  readonly version: 1;
+  readonly flow: string;
+  readonly fingerprint: string;
+  readonly epoch: number;
+  readonly run: RunState;
+  readonly inputs: Readonly<Record<string, unknown>>;
 }
 
 const NOTHING: SourceReader = {

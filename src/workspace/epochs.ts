@@ -5,21 +5,23 @@
  *   .napkin/flows/<flow>/checkpoints/<N>.json   checkpoint manifest N: the state after epoch N, written after the
  *                                              sinks staged N and before they commit
  *   .napkin/flows/<flow>/commits/<N>.json       commit-log entry N: every sink committed N
+ *   .napkin/flows/<flow>/snapshots/<N>.bin      the operator state after epoch N (SHA-256, then v8-serialized
+ *                                              state), written just before commit entry N; used once N is committed
  *
  * Each file is written whole or not at all (temp, fsync, rename, folder fsync). The latest commit entry is the latest
  * offset entry or the one before it; anything else is damage and the flow refuses to start.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { syncDir } from '../log/durable.ts';
+import { publish, syncDir } from '../log/durable.ts';
 import { nodeIO } from '../log/io.ts';
 import type { StageMetrics } from '../runtime/operator.ts';
 import { readJson, writeDurableJson } from './durable-json.ts';
 
 const FORMAT_VERSION = 1;
 /** The folders of a flow's epoch records. */
-const KINDS = ['offsets', 'checkpoints', 'commits'] as const;
+const KINDS = ['offsets', 'checkpoints', 'commits', 'snapshots'] as const;
 
 /** Offset-log entry N. */
 export interface OffsetEntry {
@@ -69,6 +71,12 @@ export interface CommitEntry {
   readonly committedAt: string;
 }
 
+/** The operator state after a committed epoch, as `FlowRun.snapshot` encoded it. */
+export interface StateSnapshot {
+  readonly epoch: number;
+  readonly bytes: Uint8Array;
+}
+
 /** Where a flow's epoch records stand when it starts. */
 export interface EpochPosition {
   /** The latest offset entry, if any. */
@@ -91,8 +99,11 @@ export interface EpochLog {
   offsets(n: number): Promise<OffsetEntry | undefined>;
   writeOffsets(e: Omit<OffsetEntry, 'format' | 'version' | 'flow'>): Promise<OffsetEntry>;
   writeCheckpoint(m: CheckpointBody): Promise<void>;
-  writeCommit(epoch: number): Promise<void>;
-  /** Drops what epoch `epoch`'s commit made obsolete (older checkpoints). */
+  /** Commits epoch N; `state`, the operator state after N, is kept with the commit (written before it). */
+  writeCommit(epoch: number, state?: Uint8Array): Promise<void>;
+  /** The latest snapshot of a committed epoch, if any; a damaged one is an error naming it. */
+  snapshot(): Promise<StateSnapshot | undefined>;
+  /** Drops what epoch `epoch`'s commit made obsolete (older checkpoints and snapshots). */
   collect(epoch: number): Promise<void>;
 }
 
@@ -158,7 +169,11 @@ export class EpochStore implements EpochLog {
     await this.write('checkpoints', m.epoch, checkpointManifest(this.flow, m));
   }
 
-  async writeCommit(epoch: number): Promise<void> {
+  async writeCommit(epoch: number, state?: Uint8Array): Promise<void> {
+    if (state !== undefined) {
+      await mkdir(join(this.dir, 'snapshots'), { recursive: true });
+      await publish(nodeIO, this.snapshotFile(epoch), sealed(state), true);
+    }
     const entry: CommitEntry = {
       format: 'napkin-commit',
       version: FORMAT_VERSION,
@@ -184,7 +199,7 @@ export class EpochStore implements EpochLog {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
         throw e;
       }
-      const found = names.filter((n) => /^\d{12}\.json\.tmp$/.test(n)).map((n) => join(this.dir, kind, n));
+      const found = names.filter((n) => /^\d{12}\.(json|bin)\.tmp$/.test(n)).map((n) => join(this.dir, kind, n));
       for (const path of found) await rm(path, { force: true });
       if (found.length > 0) await syncDir(nodeIO, join(this.dir, kind));
       removed.push(...found);
@@ -192,10 +207,27 @@ export class EpochStore implements EpochLog {
     return removed;
   }
 
-  /** Deletes the checkpoints before `epoch` (spec §2.1 step 7: kept until a later epoch is committed). */
+  async snapshot(): Promise<StateSnapshot | undefined> {
+    const committed = (await this.numbers('commits')).at(-1) ?? 0;
+    const n = (await this.numbers('snapshots', '.bin')).filter((x) => x <= committed).at(-1);
+    if (n === undefined) return undefined;
+    const path = this.snapshotFile(n);
+    return { epoch: n, bytes: unseal(await readFile(path), path) };
+  }
+
+  /**
+   * Deletes the checkpoints before `epoch` (spec §2.1 step 7: kept until a later epoch is committed) and the
+   * snapshots older than the latest one up to `epoch`.
+   */
   async collect(epoch: number): Promise<void> {
     for (const n of await this.numbers('checkpoints'))
       if (n < epoch) await rm(this.file('checkpoints', n), { force: true });
+    const snapshots = (await this.numbers('snapshots', '.bin')).filter((n) => n <= epoch);
+    for (const n of snapshots.slice(0, -1)) await rm(this.snapshotFile(n), { force: true });
+  }
+
+  private snapshotFile(n: number): string {
+    return join(this.dir, 'snapshots', `${String(n).padStart(12, '0')}.bin`);
   }
 
   private async write(kind: string, n: number, value: unknown): Promise<void> {
@@ -207,7 +239,7 @@ export class EpochStore implements EpochLog {
     return join(this.dir, kind, `${String(n).padStart(12, '0')}.json`);
   }
 
-  private async numbers(kind: string): Promise<number[]> {
+  private async numbers(kind: string, ext = '.json'): Promise<number[]> {
     let names: string[];
     try {
       names = await readdir(join(this.dir, kind));
@@ -216,7 +248,7 @@ export class EpochStore implements EpochLog {
       throw e;
     }
     return names
-      .filter((n) => /^\d{12}\.json$/.test(n))
+      .filter((n) => n.length === 12 + ext.length && /^\d{12}$/.test(n.slice(0, 12)) && n.endsWith(ext))
       .map((n) => Number(n.slice(0, 12)))
       .sort((a, b) => a - b);
   }
@@ -235,6 +267,21 @@ export function checkpointManifest(flow: string, m: CheckpointBody): CheckpointM
     writtenAt: new Date().toISOString(),
   };
   return { ...body, checksum: checksumOf(body) };
+}
+
+/** A snapshot's bytes behind their SHA-256, so a damaged file is refused rather than restored. */
+export function sealed(state: Uint8Array): Uint8Array {
+  return Buffer.concat([createHash('sha256').update(state).digest(), state]);
+}
+
+/** The bytes {@link sealed} sealed; `where` names the file or record in the error when they fail the check. */
+export function unseal(buf: Uint8Array, where: string): Uint8Array {
+  const body = buf.subarray(32);
+  if (buf.length < 32 || !createHash('sha256').update(body).digest().equals(buf.subarray(0, 32)))
+    throw new Error(
+      `${where} fails its checksum: the state snapshot is damaged; delete it to rebuild the state by replaying the output's epochs`,
+    );
+  return body;
 }
 
 export function checksumOf(body: unknown): string {

@@ -18,6 +18,9 @@ import {
   type EpochLog,
   type EpochPosition,
   type OffsetEntry,
+  type StateSnapshot,
+  sealed,
+  unseal,
 } from './epochs.ts';
 
 /** The compacted topic where the epoch records of flows run by workers live (one partition; keys below). */
@@ -72,6 +75,9 @@ export class KafkaEpochStore implements EpochLog {
   private readonly offsetEntries = new Map<number, OffsetEntry>();
   private readonly checkpoints = new Map<number, CheckpointManifest>();
   private committed = 0;
+  /** The latest committed snapshot, and how many parts its records have (a smaller one tombstones the rest). */
+  private latest: StateSnapshot | undefined;
+  private parts = 0;
   private quarantined: { readonly stage: string; readonly entries: readonly QuarantineEntry[] }[] = [];
   readonly where: string;
   /** The keys' start: `<root>/<partition>/`. */
@@ -159,7 +165,11 @@ export class KafkaEpochStore implements EpochLog {
     this.quarantined = [...entries];
   }
 
-  async writeCommit(epoch: number): Promise<void> {
+  async snapshot(): Promise<StateSnapshot | undefined> {
+    return this.latest;
+  }
+
+  async writeCommit(epoch: number, state?: Uint8Array): Promise<void> {
     const entry: CommitEntry = {
       format: 'napkin-commit',
       version: 1,
@@ -176,12 +186,22 @@ export class KafkaEpochStore implements EpochLog {
     // The checkpoints this commit makes obsolete go in the same transaction: one write per epoch fewer than a
     // separate `collect`.
     const old = [...this.checkpoints.keys()].filter((n) => n < epoch);
+    const snapshot = state === undefined ? [] : this.snapshotRecords(epoch, state);
     await this.transaction(
       `commit entry ${epoch}`,
-      [this.record('commit', entry), ...quarantine, ...old.map((n) => this.record(`checkpoint/${n}`, null))],
+      [
+        this.record('commit', entry),
+        ...quarantine,
+        ...old.map((n) => this.record(`checkpoint/${n}`, null)),
+        ...snapshot,
+      ],
       this.offsetEntries.get(epoch),
     );
     for (const n of old) this.checkpoints.delete(n);
+    if (state !== undefined) {
+      this.latest = { epoch, bytes: state };
+      this.parts = Math.ceil((state.length + 32) / SNAPSHOT_PART);
+    }
     this.quarantined = [];
     this.committed = epoch;
   }
@@ -201,6 +221,26 @@ export class KafkaEpochStore implements EpochLog {
     await closeClient(this.producer);
   }
 
+  /**
+   * A snapshot as records of the commit's transaction: its parts (sealed bytes cut to fit the broker's record limit)
+   * and a head naming the epoch and the part count, so a reader takes parts of one snapshot only; parts of a larger
+   * previous snapshot are tombstoned.
+   */
+  private snapshotRecords(epoch: number, state: Uint8Array): MessageToProduce[] {
+    const bytes = sealed(state);
+    const parts = Math.ceil(bytes.length / SNAPSHOT_PART);
+    const out: MessageToProduce[] = [];
+    for (let i = 0; i < parts; i++)
+      out.push(this.raw(`state/${i}`, Buffer.from(bytes.subarray(i * SNAPSHOT_PART, (i + 1) * SNAPSHOT_PART))));
+    for (let i = parts; i < this.parts; i++) out.push(this.record(`state/${i}`, null));
+    out.push(this.record('state', { epoch, parts, bytes: bytes.length }));
+    return out;
+  }
+
+  private raw(suffix: string, value: Buffer): MessageToProduce {
+    return { topic: EPOCHS_TOPIC, partition: 0, key: Buffer.from(`${this.keyPrefix}${suffix}`), value };
+  }
+
   /** A record of the partition's; `null`: a tombstone (no value), which compaction removes with its key. */
   private record(suffix: string, value: unknown): MessageToProduce {
     const bytes: Buffer | undefined = value === null ? undefined : Buffer.from(JSON.stringify(value));
@@ -217,7 +257,13 @@ export class KafkaEpochStore implements EpochLog {
     let tx: Awaited<ReturnType<Producer['beginTransaction']>> | undefined;
     try {
       tx = await this.producer.beginTransaction();
-      await tx.send({ messages });
+      // A snapshot part goes alone: records of one send share a batch, and a batch must fit the record limit too.
+      const small: MessageToProduce[] = [];
+      for (const m of messages) {
+        if ((m.value?.length ?? 0) < SNAPSHOT_PART) small.push(m);
+        else await tx.send({ messages: [m] });
+      }
+      if (small.length > 0) await tx.send({ messages: small });
       if (offsets !== undefined && this.group !== undefined) await this.addGroupOffsets(tx, offsets, this.group);
       await tx.commit();
     } catch (e) {
@@ -263,6 +309,7 @@ export class KafkaEpochStore implements EpochLog {
 
   private async load(): Promise<void> {
     const records = await readFlowRecords(this.conn, this.root, this.partition);
+    this.loadSnapshot(records);
     for (const [key, value] of records) {
       const rest = key.slice(this.keyPrefix.length);
       if (rest === 'commit') this.committed = (value as CommitEntry).epoch;
@@ -276,7 +323,31 @@ export class KafkaEpochStore implements EpochLog {
       }
     }
   }
+
+  /** The snapshot the head record names, from its parts; none when the head is missing. */
+  private loadSnapshot(records: ReadonlyMap<string, unknown>): void {
+    const head = records.get(`${this.keyPrefix}state`) as { epoch: number; parts: number; bytes: number } | undefined;
+    if (head === undefined) return;
+    const parts: Buffer[] = [];
+    for (let i = 0; i < head.parts; i++) {
+      const part = records.get(`${this.keyPrefix}state/${i}`);
+      if (!(part instanceof Buffer))
+        throw new Error(`${this.where}: part ${i} of the state snapshot of epoch ${head.epoch} is missing`);
+      parts.push(part);
+    }
+    const bytes = Buffer.concat(parts);
+    this.latest = {
+      epoch: head.epoch,
+      bytes: unseal(bytes, `${this.where}: the state snapshot of epoch ${head.epoch}`),
+    };
+    let n = head.parts;
+    while (records.has(`${this.keyPrefix}state/${n}`)) n++;
+    this.parts = n;
+  }
 }
+
+/** Kafka's default record limit is 1 MiB; parts stay well under it with the batch's overhead. */
+const SNAPSHOT_PART = 256 * 1024;
 
 /**
  * Every live record under a flow's root (see {@link epochsRoot}) in {@link EPOCHS_TOPIC} (of one partition, or all),
@@ -303,7 +374,8 @@ export async function readFlowRecords(
       const k = key.toString('utf8');
       if (!k.startsWith(prefix)) return;
       if (value === null) out.delete(k);
-      else out.set(k, JSON.parse(value.toString('utf8')));
+      // Snapshot parts are bytes; every other record is JSON.
+      else out.set(k, /\/state\/\d+$/.test(k) ? value : JSON.parse(value.toString('utf8')));
     });
   } finally {
     await closeClient(consumer);

@@ -29,6 +29,8 @@ export interface RunOptions {
   readonly onProgress?: FlowIO['onProgress'];
   /** Epochs of a live flow this often, instead of the interval its stages' modes and SLAs give. */
   readonly epochIntervalMs?: number;
+  /** How often a live flow's committed epoch carries a state snapshot (default 30 s; see `EpochContext`). */
+  readonly snapshotEveryMs?: number;
   /** Called when a flow starts and after it commits. */
   readonly onFlow?: (event: { readonly flow: string; readonly result?: FlowResult }) => void;
   /** Called with each line the run has to say besides its results (leftovers of killed runs it removed); stderr. */
@@ -128,6 +130,8 @@ async function runOne(ws: Workspace, warehouse: Warehouse, b: BoundFlow, options
       fingerprint,
       ...(versions.from === undefined ? {} : { from: new Map(Object.entries(versions.from)) }),
       quarantine: (epoch) => commitQuarantine(warehouse, b.flow.name, quarantined, epoch),
+      warn: options.onNotice ?? ((line) => process.stderr.write(`${line}\n`)),
+      ...(options.snapshotEveryMs === undefined ? {} : { snapshotEveryMs: options.snapshotEveryMs }),
     });
     await removeLeftovers(
       ws.root,

@@ -42,10 +42,19 @@ export interface WorkerOptions {
   readonly epochIntervalMs?: number;
   /** How long the group waits for a silent worker before moving its partitions (default 10 s). */
   readonly sessionTimeoutMs?: number;
+  /** How often a partition's committed epoch carries a state snapshot (default 30 s; see `EpochContext`). */
+  readonly snapshotEveryMs?: number;
   /** One line per event worth telling (a partition taken or released); stderr by default. */
   readonly onNotice?: (line: string) => void;
   /** Stops the worker: its partitions commit a last epoch, then it leaves the group. */
   readonly signal?: AbortSignal;
+}
+
+/** What every part's worker of one process shares. */
+interface WorkerSettings {
+  readonly notice: (line: string) => void;
+  readonly sessionMs: number;
+  readonly snapshotEveryMs?: number;
 }
 
 /** The consumer group of a flow's workers (of one part of it: `<flow>/<stage>`, see repartition.ts). */
@@ -102,7 +111,11 @@ export async function runWorker(ws: Workspace, o: WorkerOptions): Promise<void> 
     try {
       for (const part of parts) {
         const group = joinGroupOf(conn, part, fingerprint, session);
-        const worker = new Worker(ws, part, conn, fetcher, group, fingerprint, notice, session);
+        const worker = new Worker(ws, part, conn, fetcher, group, fingerprint, {
+          notice,
+          sessionMs: session,
+          ...(o.snapshotEveryMs === undefined ? {} : { snapshotEveryMs: o.snapshotEveryMs }),
+        });
         running.push({ worker, group });
         await join(conn, part, group, worker);
       }
@@ -208,11 +221,18 @@ class Worker {
     private readonly fetcher: Consumer,
     private readonly group: Consumer,
     private readonly fingerprint: string,
-    private readonly notice: (line: string) => void,
-    private readonly sessionMs: number,
+    private readonly settings: WorkerSettings,
   ) {
     this.b = part.bound;
     this.plan = part.plan;
+  }
+
+  private notice(line: string): void {
+    this.settings.notice(line);
+  }
+
+  private get sessionMs(): number {
+    return this.settings.sessionMs;
   }
 
   /** Stops the worker at its next step with `e`. */
@@ -319,6 +339,8 @@ class Worker {
         inputs: new Map(inputs.map((i) => [i.dataset, asEpochInput(i)])),
         fingerprint: this.fingerprint,
         partition: String(partition),
+        warn: (line) => this.notice(line),
+        ...(this.settings.snapshotEveryMs === undefined ? {} : { snapshotEveryMs: this.settings.snapshotEveryMs }),
         quarantine: async (epoch) => {
           if (epoch !== null) store.stageQuarantine([...quarantined].map(([s, entries]) => ({ stage: s.id, entries })));
           quarantined.clear();
@@ -327,9 +349,8 @@ class Worker {
       await runner.start();
       crashPoint('worker-taken');
       this.tasks.set(partition, { partition, runner, store, inputs });
-      const rebuilt = runner.replayed + runner.regenerated;
       this.notice(
-        `flow ${flow}: partition ${partition} taken (epoch ${pos.committed} committed${rebuilt > 0 ? `, state rebuilt from ${rebuilt} epoch(s)` : ''}, ${Date.now() - started} ms)`,
+        `flow ${flow}: partition ${partition} taken (${takenHow(runner, pos.committed)}, ${Date.now() - started} ms)`,
       );
     } catch (e) {
       // A take-over cut short (a regenerated epoch interrupted) may have opened sinks: their producers would keep
@@ -427,7 +448,18 @@ function asEpochInput(i: KafkaPartitionInput): EpochInput {
       return i.end;
     },
     open: (range) => i.read(range),
+    snapshot: () => i.snapshot(),
+    restore: (state) => i.restore(state),
   };
+}
+
+/** How a take-over rebuilt a partition's state: from a snapshot and/or by replaying epochs. */
+function takenHow(runner: EpochRunner, committed: number): string {
+  const parts = [`epoch ${committed} committed`];
+  if (runner.restoredFrom !== undefined) parts.push(`state restored from the snapshot of epoch ${runner.restoredFrom}`);
+  const rebuilt = runner.replayed + runner.regenerated;
+  if (rebuilt > 0) parts.push(`${rebuilt} epoch(s) replayed`);
+  return parts.join(', ');
 }
 
 /** Refuses a worker whose version differs from the one any partition's current output was written by. */

@@ -218,6 +218,8 @@ export interface WorkerProcess {
 export interface WorkerFlags {
   readonly epochInterval?: string;
   readonly sessionTimeout?: string;
+  /** How often a committed epoch stores the operator state (`--snapshot-every`). */
+  readonly snapshotEvery?: string;
 }
 
 /** Short epochs and session timeout, so that the tests' kills and rebalances play out in seconds. */
@@ -233,6 +235,7 @@ export function startWorker(
   const args = [BIN, '--project', dir, 'worker', '--flow', `rev_${prefix}`];
   if (flags.epochInterval !== undefined) args.push('--epoch-interval', flags.epochInterval);
   if (flags.sessionTimeout !== undefined) args.push('--session-timeout', flags.sessionTimeout);
+  if (flags.snapshotEvery !== undefined) args.push('--snapshot-every', flags.snapshotEvery);
   const child = spawn(process.execPath, args, {
     cwd: dir,
     env: { ...process.env, NO_COLOR: '1', ...env },

@@ -26,6 +26,7 @@ import {
   produceOrdersBy,
   startWorker,
   stopWorker,
+  TEST_WORKER_FLAGS,
   type WorkerProcess,
   writeFiles,
 } from './fleet.ts';
@@ -125,6 +126,7 @@ describe('napkin worker (scale-out over a consumer group)', () => {
     const rounds = Math.max(1, Math.ceil(KILLS / 12));
     let deaths = 0;
     let byPoint = 0;
+    const everyWorker: WorkerProcess[] = [];
     const unexpected: string[] = [];
     let seed = 7;
     const rand = () => {
@@ -145,8 +147,12 @@ describe('napkin worker (scale-out over a consumer group)', () => {
         const env: Record<string, string> = {};
         if (rand() < 0.5)
           env.NAPKIN_CRASH_AT = `${POINTS[Math.floor(rand() * POINTS.length)]}:${1 + Math.floor(rand() * 4)}`;
-        const w = startWorker(dir, prefix, env);
+        // Take-overs restore state from snapshots taken every epoch, every second, or once an hour (then they replay
+        // the epochs after the snapshot their first epoch took).
+        const snapshotEvery = ['0ms', '1s', '1h'][Math.floor(rand() * 3)];
+        const w = startWorker(dir, prefix, env, { ...TEST_WORKER_FLAGS, snapshotEvery });
         workers.push(w);
+        everyWorker.push(w);
         slots[i] = w;
         void w.exited.then((r) => {
           if (r.signal === 'SIGKILL') {
@@ -190,7 +196,11 @@ describe('napkin worker (scale-out over a consumer group)', () => {
       );
     }
     assert.deepEqual(unexpected, []);
-    console.log(`worker kill trials: ${deaths} SIGKILLs (${byPoint} at named crash points) over ${rounds} rounds`);
+    const restored = everyWorker.flatMap((w) => [...w.stderr().matchAll(/state restored from the snapshot/g)]).length;
+    console.log(
+      `worker kill trials: ${deaths} SIGKILLs (${byPoint} at named crash points) over ${rounds} rounds; ${restored} take-overs restored a state snapshot`,
+    );
+    assert.ok(restored > 0, 'take-overs restored state snapshots');
     assert.ok(deaths >= KILLS, `${deaths} deaths, wanted ${KILLS}`);
   });
 

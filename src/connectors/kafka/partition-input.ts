@@ -98,6 +98,17 @@ export class KafkaPartitionInput {
       );
   }
 
+  /** A repartition topic's upstream watermarks carry from epoch to epoch: a snapshot keeps them. */
+  snapshot(): unknown {
+    return this.progress === undefined ? undefined : { progress: this.progress.snapshot(), moved: this.moved };
+  }
+
+  restore(state: unknown): void {
+    const s = state as { progress: unknown; moved: boolean };
+    this.progress?.restore(s.progress);
+    this.moved = s.moved;
+  }
+
   /** Reads offsets [from, to): chunks end at multiples of {@link CHUNK_OFFSETS} and at `to`. */
   read(range: { readonly from: number; readonly to: number }): SourceReader {
     return { chunks: () => this.chunks(range.from, range.to) };

@@ -1,4 +1,5 @@
 import type { MessageToProduce } from '@platformatic/kafka';
+import { restoreFields } from '../../runtime/state-codec.ts';
 import { MinWatermark } from '../../runtime/watermark.ts';
 import { MIN_TIMESTAMP } from '../../time/timestamps.ts';
 import type { FetchedRecord } from './codec.ts';
@@ -59,6 +60,15 @@ export class UpstreamProgress {
   ) {
     this.combined = new MinWatermark(upstream);
     this.last = new Array<number | undefined>(upstream).fill(undefined);
+  }
+
+  /** The fields that change as records are read, for a snapshot (the partition counts are configuration). */
+  snapshot(): unknown {
+    return { combined: this.combined, last: this.last, first: this.first, clock: this.clock };
+  }
+
+  restore(state: unknown): void {
+    restoreFields(this, state, 'upstream progress');
   }
 
   take(p: Progress & { readonly at: number }): void {

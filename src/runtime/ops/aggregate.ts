@@ -29,7 +29,7 @@ export function aggregateOperator(
   out: Output,
   m: StageMetrics,
 ): Operator {
-  const groups = new GroupIndex(keyColumns.length);
+  let groups = new GroupIndex(keyColumns.length);
   const accs = aggs.map((a) => newAccumulator(a));
   let rowGroups = new Int32Array(1024);
   let done = false;
@@ -64,12 +64,22 @@ export function aggregateOperator(
       }
       out.watermark(wm);
     },
+    snapshot: () => ({ groups, accs: accs.map((a) => a.state()), done }),
+    restore(state) {
+      const s = state as { groups: GroupIndex; accs: unknown[]; done: boolean };
+      groups = s.groups;
+      for (let i = 0; i < accs.length; i++) accs[i].restore(s.accs[i]);
+      done = s.done;
+    },
   };
 }
 
 interface Accumulator {
   update(rowGroups: Int32Array, n: number, arg: Column | null, groupCount: number): void;
   extract(start: number, len: number): Column;
+  /** Its arrays, for a snapshot, and their restore. */
+  state(): unknown;
+  restore(state: unknown): void;
 }
 
 function newAccumulator(spec: AggSpec): Accumulator {
@@ -110,6 +120,10 @@ function countAcc(): Accumulator {
     },
     extract(start, len) {
       return Array.from(counts.subarray(start, start + len));
+    },
+    state: () => counts,
+    restore(state) {
+      counts = state as Float64Array<ArrayBuffer>;
     },
   };
 }
@@ -154,11 +168,15 @@ function sumAcc(scale: number | undefined, average: boolean): Accumulator {
       }
       return out;
     },
+    state: () => ({ sums, comps, counts }),
+    restore(state) {
+      ({ sums, comps, counts } = state as Record<'sums' | 'comps' | 'counts', Float64Array<ArrayBuffer>>);
+    },
   };
 }
 
 function extremeAcc(isMin: boolean): Accumulator {
-  const best: Value[] = [];
+  let best: Value[] = [];
   return {
     update(rg, n, arg, size) {
       while (best.length < size) best.push(null);
@@ -176,11 +194,15 @@ function extremeAcc(isMin: boolean): Accumulator {
       while (out.length < len) out.push(null);
       return out;
     },
+    state: () => best,
+    restore(state) {
+      best = state as Value[];
+    },
   };
 }
 
 function distinctAcc(): Accumulator {
-  const sets: Set<Value>[] = [];
+  let sets: Set<Value>[] = [];
   return {
     update(rg, n, arg, size) {
       while (sets.length < size) sets.push(new Set());
@@ -195,12 +217,16 @@ function distinctAcc(): Accumulator {
       for (let i = 0; i < len; i++) out[i] = sets[start + i]?.size ?? 0;
       return out;
     },
+    state: () => sets,
+    restore(state) {
+      sets = state as Set<Value>[];
+    },
   };
 }
 
 /** A user-defined combine function: one accumulator per group, created at the group's first non-null value. */
 function userAcc(fn: UserCombine): Accumulator {
-  const accs: unknown[] = [];
+  let accs: unknown[] = [];
   const none = {};
   return {
     update(rg, n, arg, size) {
@@ -221,6 +247,11 @@ function userAcc(fn: UserCombine): Accumulator {
         out[i] = fn.extract(acc === undefined || acc === none ? fn.create() : acc);
       }
       return out;
+    },
+    // `none` is this operator's own marker object: a snapshot stores it as undefined, which means the same here.
+    state: () => accs.map((a) => (a === none ? undefined : a)),
+    restore(state) {
+      accs = (state as unknown[]).map((a) => (a === undefined ? none : a));
     },
   };
 }

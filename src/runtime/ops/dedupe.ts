@@ -5,7 +5,7 @@ import type { Operator, Output, StageMetrics } from '../operator.ts';
 
 /** Keeps the first row seen for each key; later duplicates count as filtered. */
 export function dedupeOperator(keys: readonly number[], out: Output, m: StageMetrics): Operator {
-  const seen = new Set<Value>();
+  let seen = new Set<Value>();
   let sel = new Int32Array(1024);
   return {
     push(_port, batch) {
@@ -25,6 +25,10 @@ export function dedupeOperator(keys: readonly number[], out: Output, m: StageMet
     },
     watermark(_port, wm) {
       out.watermark(wm);
+    },
+    snapshot: () => seen,
+    restore(state) {
+      seen = state as Set<Value>;
     },
   };
 }

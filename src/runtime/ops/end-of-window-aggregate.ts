@@ -58,7 +58,7 @@ const PANE_TIMING = 'ON_TIME';
 export function endOfWindowAggregateOperator(spec: EndOfWindowSpec, out: Output, m: StageMetrics): Operator {
   const kinds = spec.aggs.map((a) => flatKind(a) as FlatAggKind);
   const factors = spec.aggs.map((a) => (a.fn === 'sum' && a.type.kind === 'decimal' ? 10 ** a.type.scale : 0));
-  const tables = new WindowTables(spec.keyColumns.length, spec.aggs.length);
+  let tables = new WindowTables(spec.keyColumns.length, spec.aggs.length);
   const { size, period, offset } = spec.window;
   let wm = MIN_TIMESTAMP;
   let published = MIN_TIMESTAMP;
@@ -111,6 +111,10 @@ export function endOfWindowAggregateOperator(spec: EndOfWindowSpec, out: Output,
         published = wm;
         out.watermark(wm);
       }
+    },
+    snapshot: () => ({ tables, wm, published }),
+    restore(state) {
+      ({ tables, wm, published } = state as { tables: WindowTables; wm: number; published: number });
     },
   };
 

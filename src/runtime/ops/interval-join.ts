@@ -2,6 +2,7 @@ import { KeyedTimeRows } from '../../state/keyed-time-rows.ts';
 import { MAX_TIMESTAMP, MIN_TIMESTAMP } from '../../time/timestamps.ts';
 import type { Batch, Column } from '../batch.ts';
 import { isComplete, type Output, type StageMetrics } from '../operator.ts';
+import { restoreFields } from '../state-codec.ts';
 import { MinWatermark, sendStatus } from '../watermark.ts';
 import { keyOf } from './join.ts';
 import { pickColumn } from './join-columns.ts';
@@ -52,6 +53,13 @@ export function intervalJoinOperator(spec: IntervalJoinSpec, out: Output, m: Sta
       advance(wm.setIdle(port, idle));
     },
     stateSize: () => a.size + b.size,
+    snapshot: () => ({ a, b, wm }),
+    restore(state) {
+      const s = state as { a: KeyedTimeRows; b: KeyedTimeRows; wm: MinWatermark };
+      restoreFields(a, s.a, 'interval join');
+      restoreFields(b, s.b, 'interval join');
+      restoreFields(wm, s.wm, 'interval join');
+    },
   };
 }
 

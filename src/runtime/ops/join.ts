@@ -2,6 +2,7 @@ import type { Value } from '../../expr/types.ts';
 import { rowKey } from '../../state/group-index.ts';
 import { type Batch, type Column, concatBatches } from '../batch.ts';
 import { isComplete, type Operator, type Output, type StageMetrics } from '../operator.ts';
+import { restoreFields } from '../state-codec.ts';
 import { MinWatermark, sendStatus } from '../watermark.ts';
 
 /** Port 0 is the probe (left) side, port 1 the build (right) side. */
@@ -22,10 +23,10 @@ export interface JoinSpec {
  * wait; the join is idle when both inputs are.
  */
 export function joinOperator(spec: JoinSpec, out: Output, m: StageMetrics): Operator {
-  const built: Batch[] = [];
+  let built: Batch[] = [];
   let table: Map<Value, number[]> | null = null;
   let right: Batch | null = null;
-  const waiting: Batch[] = [];
+  let waiting: Batch[] = [];
   const wm = new MinWatermark(2);
 
   const probe = (batch: Batch): void => {
@@ -86,6 +87,18 @@ export function joinOperator(spec: JoinSpec, out: Output, m: StageMetrics): Oper
       wm.setIdle(port, idle);
       const next = publish();
       sendStatus(out, was, wm.allIdle, next);
+    },
+    snapshot: () => ({ built, table, right, waiting, wm }),
+    restore(state) {
+      const s = state as {
+        built: Batch[];
+        table: Map<Value, number[]> | null;
+        right: Batch | null;
+        waiting: Batch[];
+        wm: MinWatermark;
+      };
+      ({ built, table, right, waiting } = s);
+      restoreFields(wm, s.wm, 'join');
     },
   };
 }

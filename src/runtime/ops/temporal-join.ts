@@ -5,6 +5,7 @@ import { VersionedTable, type VersionedTableSize, type VersionRow } from '../../
 import { type RowColumns, WaitingRows } from '../../state/waiting-rows.ts';
 import type { Batch, Column } from '../batch.ts';
 import type { Operator, Output, StageMetrics } from '../operator.ts';
+import { restoreFields } from '../state-codec.ts';
 import { MinWatermark, sendStatus } from '../watermark.ts';
 
 /** Port 0 is the stream (left), port 1 the table's changelog (right). Columns are positions in each input. */
@@ -72,6 +73,17 @@ export class TemporalJoinOperator implements Operator {
     this.table.advance(Math.min(this.wm.effective(0), this.waiting.minTime), this.wm.effective(1));
     // Waiting rows are at or above the right side's watermark, which the combined one may pass: they hold the output.
     sendStatus(this.out, wasIdle, this.wm.allIdle, this.wm.publish(Math.min(this.wm.current, this.waiting.minTime)));
+  }
+
+  snapshot(): unknown {
+    return { table: this.table, waiting: this.waiting, wm: this.wm };
+  }
+
+  restore(state: unknown): void {
+    const s = state as { table: VersionedTable; waiting: WaitingRows; wm: MinWatermark };
+    restoreFields(this.table, s.table, 'temporal join');
+    restoreFields(this.waiting, s.waiting, 'temporal join');
+    restoreFields(this.wm, s.wm, 'temporal join');
   }
 
   stateSize(): TemporalJoinStateSize {

@@ -1,5 +1,6 @@
 import type { Column } from '../batch.ts';
 import type { Operator, Output, StageMetrics } from '../operator.ts';
+import { restoreFields } from '../state-codec.ts';
 import { MinWatermark, sendStatus } from '../watermark.ts';
 
 /**
@@ -26,6 +27,10 @@ export function unionOperator(orders: readonly (readonly number[])[], out: Outpu
       wm.setIdle(port, idle);
       const next = wm.publish(wm.current);
       sendStatus(out, was, wm.allIdle, next);
+    },
+    snapshot: () => wm,
+    restore(state) {
+      restoreFields(wm, state, 'union');
     },
   };
 }

@@ -3,6 +3,7 @@ import { WindowJoinRows, type WindowRows } from '../../state/window-join-rows.ts
 import { assignStarts, type FixedWindows, type SlidingWindows } from '../../time/windows.ts';
 import type { Batch, Column } from '../batch.ts';
 import type { Operator, Output, StageMetrics } from '../operator.ts';
+import { restoreFields } from '../state-codec.ts';
 import { MinWatermark, sendStatus } from '../watermark.ts';
 import { keyOf } from './join.ts';
 import { pickColumn } from './join-columns.ts';
@@ -63,6 +64,12 @@ export function windowJoinOperator(spec: WindowJoinSpec, out: Output, m: StageMe
       advance(wm.setIdle(port, idle));
     },
     stateSize: () => state.rowCount,
+    snapshot: () => ({ state, wm }),
+    restore(saved) {
+      const s = saved as { state: WindowJoinRows; wm: MinWatermark };
+      restoreFields(state, s.state, 'window join');
+      restoreFields(wm, s.wm, 'window join');
+    },
   };
 }
 

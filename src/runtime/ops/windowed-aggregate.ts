@@ -33,7 +33,7 @@ export function windowedAggregateOperator(
   m: StageMetrics,
   late?: Output,
 ): Operator {
-  const keyValues = new Map<string, readonly Value[]>();
+  let keyValues = new Map<string, readonly Value[]>();
   const retracting = spec.windowing.accumulation === 'retracting';
   const width = spec.keyColumns.length + 2 + spec.aggs.length + 4 + (retracting ? 1 : 0);
   let pending: Column[] = newPending(width);
@@ -106,6 +106,14 @@ export function windowedAggregateOperator(
       agg.onProcessingTime(now);
       flush();
     },
+    // Rows wait in `pending` only within a call, so between epochs the state is the stage's, the keys and two marks.
+    snapshot: () => ({ agg: agg.snapshot(), keyValues, published, late: side?.published }),
+    restore(state) {
+      const s = state as { agg: unknown; keyValues: Map<string, readonly Value[]>; published: number; late?: number };
+      agg.restore(s.agg);
+      ({ keyValues, published } = s);
+      if (side !== undefined && s.late !== undefined) side.published = s.late;
+    },
   };
 }
 
@@ -118,7 +126,8 @@ class LateRecords {
   private columns: Column[] = [];
   private rows = 0;
   private current: Batch | null = null;
-  private published = MIN_TIMESTAMP;
+  /** The last watermark passed on; a snapshot keeps it. */
+  published = MIN_TIMESTAMP;
 
   constructor(private readonly out: Output) {}
 

@@ -19,6 +19,7 @@ import {
   windowLength,
   windowStart,
 } from '../../time/windows.ts';
+import { restoreFields } from '../state-codec.ts';
 import { type Timer, TimerQueue } from '../timers.ts';
 import type { CombineFn } from './combine.ts';
 import { HoldSet } from './holds.ts';
@@ -118,6 +119,19 @@ export class WindowedAggregation<V, A, O> {
       droppedDueToClosedWindow: this.closedDrops,
       droppedNoWindow: this.noWindow,
     };
+  }
+
+  /**
+   * The state of spec §8 (windows, timers, holds) and the counters, for a snapshot: plain data by the combine
+   * function's contract. Scratch arrays and the trigger machine are rebuilt by the constructor.
+   */
+  snapshot(): unknown {
+    const { store, timers, holds, bundle, inputWM, now, lateness, closedDrops, noWindow } = this;
+    return { store, timers, holds, bundle, inputWM, now, lateness, closedDrops, noWindow };
+  }
+
+  restore(state: unknown): void {
+    restoreFields(this, state, 'windowed aggregation');
   }
 
   /** `min(input watermark, every hold)` over all keys and windows (H6, M3). */

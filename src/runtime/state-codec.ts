@@ -1,0 +1,166 @@
+import { GroupIndex, PairTable } from '../state/group-index.ts';
+import { KeyedTimeRows } from '../state/keyed-time-rows.ts';
+import { RowArena } from '../state/row-arena.ts';
+import { TimeHeap } from '../state/time-heap.ts';
+import { VersionedTable } from '../state/versioned-table.ts';
+import { WaitingRows } from '../state/waiting-rows.ts';
+import { WindowJoinRows } from '../state/window-join-rows.ts';
+import { WindowStore } from '../state/window-store.ts';
+import { WindowTable, WindowTables } from '../state/window-tables.ts';
+import { PartitionFrontier } from './partition-frontier.ts';
+import { SourceWatermark } from './source-watermark.ts';
+import { DomainQueue, TimerQueue } from './timers.ts';
+import { MinWatermark } from './watermark.ts';
+import { HoldSet } from './window/holds.ts';
+
+/**
+ * The classes whose instances operator state may hold, by a name a snapshot records. A snapshot stores an instance
+ * as its own fields and its class's name, and a restore gives the fields back their class, so an operator's state is
+ * its plain fields: no per-class writer to keep in step with the class. Renaming an entry orphans older snapshots,
+ * which is safe (a take-over without a usable snapshot replays the output's epochs) but slow.
+ */
+const CLASSES: Readonly<Record<string, { readonly prototype: object }>> = {
+  DomainQueue,
+  GroupIndex,
+  HoldSet,
+  KeyedTimeRows,
+  MinWatermark,
+  PairTable,
+  PartitionFrontier,
+  RowArena,
+  SourceWatermark,
+  TimeHeap,
+  TimerQueue,
+  VersionedTable,
+  WaitingRows,
+  WindowJoinRows,
+  WindowStore,
+  WindowTable,
+  WindowTables,
+};
+
+const NAMES = new Map<object, string>(Object.entries(CLASSES).map(([name, c]) => [c.prototype, name]));
+
+/** The field that marks an encoded class instance; NUL cannot start a contract's field name. */
+const TAG = '\u0000class';
+/** An encoded plain object that itself had a {@link TAG} field (user data): escaped, never mistaken for a class. */
+const PLAIN = 'Object';
+
+/** Operator state that cannot go into a snapshot (a function, an unknown class); the run falls back to replay. */
+export class StateNotCapturable extends Error {}
+
+/**
+ * State as structured-clone data (what `v8.serialize` writes): maps, sets, arrays, typed arrays, dates, bigints and
+ * plain objects pass through (copied where they hold something to encode); class instances become tagged plain
+ * objects. Objects reached twice are encoded once, so shared references stay shared after {@link decodeState}.
+ */
+export function encodeState(value: unknown, where: string): unknown {
+  return new Encoder(where).encode(value, where);
+}
+
+/** The inverse of {@link encodeState}. */
+export function decodeState(value: unknown): unknown {
+  return new Decoder().decode(value);
+}
+
+class Encoder {
+  private readonly seen = new Map<object, unknown>();
+
+  constructor(private readonly root: string) {}
+
+  encode(v: unknown, path: string): unknown {
+    if (typeof v === 'function')
+      throw new StateNotCapturable(`${this.root}: state holds a function at ${path}; it cannot be snapshotted`);
+    if (typeof v === 'symbol')
+      throw new StateNotCapturable(`${this.root}: state holds a symbol at ${path}; it cannot be snapshotted`);
+    if (typeof v !== 'object' || v === null) return v;
+    if (ArrayBuffer.isView(v) || v instanceof Date || v instanceof ArrayBuffer) return v;
+    const known = this.seen.get(v);
+    if (known !== undefined) return known;
+    if (Array.isArray(v)) {
+      const out: unknown[] = new Array(v.length);
+      this.seen.set(v, out);
+      for (let i = 0; i < v.length; i++) out[i] = this.encode(v[i], path);
+      return out;
+    }
+    if (v instanceof Map) {
+      const out = new Map<unknown, unknown>();
+      this.seen.set(v, out);
+      for (const [k, x] of v) out.set(this.encode(k, path), this.encode(x, path));
+      return out;
+    }
+    if (v instanceof Set) {
+      const out = new Set<unknown>();
+      this.seen.set(v, out);
+      for (const x of v) out.add(this.encode(x, path));
+      return out;
+    }
+    const proto = Object.getPrototypeOf(v) as object | null;
+    const plain = proto === Object.prototype || proto === null;
+    const name = plain ? (Object.hasOwn(v, TAG) ? PLAIN : undefined) : NAMES.get(proto);
+    if (!plain && name === undefined)
+      throw new StateNotCapturable(
+        `${this.root}: state holds an instance of ${(proto as { constructor?: { name?: string } }).constructor?.name ?? 'an unknown class'} at ${path}, which snapshots do not know`,
+      );
+    const fields: Record<string, unknown> = {};
+    const out = name === undefined ? fields : { [TAG]: name, fields };
+    this.seen.set(v, out);
+    for (const [k, x] of Object.entries(v)) fields[k] = this.encode(x, `${path}.${k}`);
+    return out;
+  }
+}
+
+class Decoder {
+  private readonly seen = new Map<object, unknown>();
+
+  decode(v: unknown): unknown {
+    if (typeof v !== 'object' || v === null) return v;
+    if (ArrayBuffer.isView(v) || v instanceof Date || v instanceof ArrayBuffer) return v;
+    const known = this.seen.get(v);
+    if (known !== undefined) return known;
+    if (Array.isArray(v)) {
+      this.seen.set(v, v);
+      for (let i = 0; i < v.length; i++) v[i] = this.decode(v[i]);
+      return v;
+    }
+    if (v instanceof Map) {
+      const out = new Map<unknown, unknown>();
+      this.seen.set(v, out);
+      for (const [k, x] of v) out.set(this.decode(k), this.decode(x));
+      return out;
+    }
+    if (v instanceof Set) {
+      const out = new Set<unknown>();
+      this.seen.set(v, out);
+      for (const x of v) out.add(this.decode(x));
+      return out;
+    }
+    const o = v as Record<string, unknown>;
+    if (!Object.hasOwn(o, TAG)) {
+      this.seen.set(o, o);
+      for (const k of Object.keys(o)) o[k] = this.decode(o[k]);
+      return o;
+    }
+    const name = o[TAG] as string;
+    const cls = name === PLAIN ? undefined : CLASSES[name];
+    if (name !== PLAIN && cls === undefined)
+      throw new Error(`a snapshot names class ${name}, which this version does not know`);
+    const out = Object.create(cls === undefined ? Object.prototype : cls.prototype) as Record<string, unknown>;
+    this.seen.set(o, out);
+    const fields = o.fields as Record<string, unknown>;
+    for (const k of Object.keys(fields)) out[k] = this.decode(fields[k]);
+    return out;
+  }
+}
+
+/**
+ * Puts decoded fields back onto an instance the run built itself (its configuration and functions intact). Only
+ * fields the instance already has are set: a snapshot of another shape is refused rather than half applied.
+ */
+export function restoreFields(target: object, fields: unknown, where: string): void {
+  if (typeof fields !== 'object' || fields === null) throw new Error(`${where}: the snapshot holds no state for it`);
+  for (const [k, v] of Object.entries(fields)) {
+    if (!Object.hasOwn(target, k)) throw new Error(`${where}: the snapshot has a field ${k} this version does not`);
+    (target as Record<string, unknown>)[k] = v;
+  }
+}
