@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --rows N] [--only csv|parquet|window|nexmark|log|kafka] [--repeat K] [--profile]`
+ * `npm run bench [-- --rows N] [--only csv|parquet|window|nexmark|log|kafka|recovery] [--repeat K] [--profile]`
  *
  * Generates (once, cached under .bench/) an events dataset of N rows (default 10 million) as CSV and Parquet, writes
  * a napkin project over it to .bench/project/, then for each format runs the flow read → filter → withColumns →
@@ -24,6 +24,10 @@
  * (checked exactly once) and end-to-end window latency under a steady 2,000 orders/s, against the flow's SLA; its
  * JSON lines pass through to stdout. Without Java or the broker jars it prints a `skipped` line and does not fail.
  *
+ * The `recovery` case runs bench/recovery.ts in its own process: a keyed windowed sum over N/5 events in 200
+ * epochs, then the time a new runner takes to take the flow up by replaying every epoch, and by restoring the state
+ * snapshot of the last one (with the snapshot's size and cost); its JSON lines pass through to stdout.
+ *
  * --repeat K runs every case K times and keeps the run with the median wall time. --profile writes V8 CPU profiles
  * of the napkin runs to .bench/prof/ (open them in Chrome DevTools or speedscope).
  */
@@ -34,8 +38,8 @@ import { ensureData, ensureWindowData } from './data.ts';
 import type { Measurement } from './measure.ts';
 import { type Format, writeProject } from './project.ts';
 
-type CaseName = Format | 'window' | 'nexmark' | 'log' | 'kafka';
-const CASES: readonly CaseName[] = ['csv', 'parquet', 'window', 'nexmark', 'log', 'kafka'];
+type CaseName = Format | 'window' | 'nexmark' | 'log' | 'kafka' | 'recovery';
+const CASES: readonly CaseName[] = ['csv', 'parquet', 'window', 'nexmark', 'log', 'kafka', 'recovery'];
 
 interface Args {
   rows: number;
@@ -73,7 +77,7 @@ function parseArgs(argv: readonly string[]): Args {
     } else if (a === '--profile') args.profile = true;
     else
       throw new Error(
-        `unknown option ${a}; options: --rows N, --only csv|parquet|window|nexmark|log|kafka, --repeat K, --profile, --nexmark-check FILE, --nexmark-events N`,
+        `unknown option ${a}; options: --rows N, --only csv|parquet|window|nexmark|log|kafka|recovery, --repeat K, --profile, --nexmark-check FILE, --nexmark-events N`,
       );
   }
   return args;
@@ -210,8 +214,9 @@ async function fileCases(formats: readonly CaseName[]): Promise<void> {
   log(`(${process.platform} ${process.arch}, node ${process.version}; CPU s counts every thread, DuckDB's included)`);
 }
 
-const fileFormats = args.formats.filter((f) => f !== 'nexmark' && f !== 'log' && f !== 'kafka');
+const fileFormats = args.formats.filter((f) => f !== 'nexmark' && f !== 'log' && f !== 'kafka' && f !== 'recovery');
 if (fileFormats.length > 0) await fileCases(fileFormats);
 if (args.formats.includes('nexmark')) nexmarkSuite(args);
 if (args.formats.includes('log')) scriptSuite('log.ts', args);
 if (args.formats.includes('kafka')) scriptSuite('kafka.ts', args);
+if (args.formats.includes('recovery')) scriptSuite('recovery.ts', args);

@@ -55,7 +55,7 @@ export class StateNotCapturable extends Error {}
  * objects. Objects reached twice are encoded once, so shared references stay shared after {@link decodeState}.
  */
 export function encodeState(value: unknown, where: string): unknown {
-  return new Encoder(where).encode(value, where);
+  return new Encoder(where).encode(value);
 }
 
 /** The inverse of {@link encodeState}. */
@@ -65,48 +65,76 @@ export function decodeState(value: unknown): unknown {
 
 class Encoder {
   private readonly seen = new Map<object, unknown>();
+  /** The field names down to the value being encoded, for an error's message only. */
+  private readonly path: string[] = [];
 
   constructor(private readonly root: string) {}
 
-  encode(v: unknown, path: string): unknown {
-    if (typeof v === 'function')
-      throw new StateNotCapturable(`${this.root}: state holds a function at ${path}; it cannot be snapshotted`);
-    if (typeof v === 'symbol')
-      throw new StateNotCapturable(`${this.root}: state holds a symbol at ${path}; it cannot be snapshotted`);
-    if (typeof v !== 'object' || v === null) return v;
+  encode(v: unknown): unknown {
+    if (typeof v !== 'object' || v === null) {
+      if (typeof v === 'function' || typeof v === 'symbol') this.refuse(`a ${typeof v}`);
+      return v;
+    }
     if (ArrayBuffer.isView(v) || v instanceof Date || v instanceof ArrayBuffer) return v;
     const known = this.seen.get(v);
     if (known !== undefined) return known;
-    if (Array.isArray(v)) {
-      const out: unknown[] = new Array(v.length);
-      this.seen.set(v, out);
-      for (let i = 0; i < v.length; i++) out[i] = this.encode(v[i], path);
-      return out;
-    }
+    if (Array.isArray(v)) return this.array(v);
     if (v instanceof Map) {
       const out = new Map<unknown, unknown>();
       this.seen.set(v, out);
-      for (const [k, x] of v) out.set(this.encode(k, path), this.encode(x, path));
+      for (const [k, x] of v) out.set(this.encode(k), this.encode(x));
       return out;
     }
     if (v instanceof Set) {
       const out = new Set<unknown>();
       this.seen.set(v, out);
-      for (const x of v) out.add(this.encode(x, path));
+      for (const x of v) out.add(this.encode(x));
       return out;
     }
     const proto = Object.getPrototypeOf(v) as object | null;
     const plain = proto === Object.prototype || proto === null;
     const name = plain ? (Object.hasOwn(v, TAG) ? PLAIN : undefined) : NAMES.get(proto);
     if (!plain && name === undefined)
-      throw new StateNotCapturable(
-        `${this.root}: state holds an instance of ${(proto as { constructor?: { name?: string } }).constructor?.name ?? 'an unknown class'} at ${path}, which snapshots do not know`,
+      this.refuse(
+        `an instance of ${(proto as { constructor?: { name?: string } }).constructor?.name ?? 'an unknown class'}, which snapshots do not know,`,
       );
     const fields: Record<string, unknown> = {};
     const out = name === undefined ? fields : { [TAG]: name, fields };
     this.seen.set(v, out);
-    for (const [k, x] of Object.entries(v)) fields[k] = this.encode(x, `${path}.${k}`);
+    const o = v as Record<string, unknown>;
+    for (const k in o) {
+      if (!Object.hasOwn(o, k)) continue;
+      this.path.push(k);
+      fields[k] = this.encode(o[k]);
+      this.path.pop();
+    }
     return out;
+  }
+
+  /** An array; one of primitives only (columns, key lists: most of the state by volume) is copied as it is. */
+  private array(v: unknown[]): unknown[] {
+    let primitive = true;
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      if (typeof x === 'object' ? x !== null : typeof x === 'function' || typeof x === 'symbol') {
+        primitive = false;
+        break;
+      }
+    }
+    if (primitive) {
+      const copy = v.slice();
+      this.seen.set(v, copy);
+      return copy;
+    }
+    const out: unknown[] = new Array(v.length);
+    this.seen.set(v, out);
+    for (let i = 0; i < v.length; i++) out[i] = this.encode(v[i]);
+    return out;
+  }
+
+  private refuse(what: string): never {
+    const at = this.path.length === 0 ? this.root : `${this.root}.${this.path.join('.')}`;
+    throw new StateNotCapturable(`${this.root}: state holds ${what} at ${at}; it cannot be snapshotted`);
   }
 }
 
