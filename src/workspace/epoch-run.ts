@@ -86,9 +86,10 @@ interface Cursor {
 }
 
 /**
- * Runs a flow's epochs (spec reliability §2.1). `start` settles what a crash left: it rebuilds operator state by
- * replaying the committed epochs of the current output with the sinks muted (state is a function of the log), then
- * runs again an epoch planned but not committed, whose sinks keep what they already hold of it. `epoch` then runs
+ * Runs a flow's epochs (spec reliability §2.1). `start` settles what a crash left: it restores operator state from
+ * the latest state snapshot of the current output and replays the committed epochs after it with the sinks muted
+ * (state is a function of the log; the snapshot only shortens the replay), then runs again an epoch planned but not
+ * committed, whose sinks keep what they already hold of it. `epoch` then runs
  * one new epoch over the given input. Every step is written before it is acted on, so a `kill -9` anywhere leaves
  * the flow where `start` can take it up.
  */

@@ -40,7 +40,7 @@ export interface OffsetEntry {
   readonly final: boolean;
 }
 
-/** Checkpoint manifest N. State is rebuilt by replaying committed epochs, so it holds counters, not operator state. */
+/** Checkpoint manifest N: counters and watermarks; the operator state goes in a snapshot kept with the commit entry. */
 export interface CheckpointManifest {
   readonly format: 'napkin-checkpoint';
   readonly version: 1;
