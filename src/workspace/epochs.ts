@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { crashPoint } from '../connectors/crash-point.ts';
 import { publish, syncDir } from '../log/durable.ts';
 import { nodeIO } from '../log/io.ts';
 import type { StageMetrics } from '../runtime/operator.ts';
@@ -173,6 +174,7 @@ export class EpochStore implements EpochLog {
     if (state !== undefined) {
       await mkdir(join(this.dir, 'snapshots'), { recursive: true });
       await publish(nodeIO, this.snapshotFile(epoch), sealed(state), true);
+      crashPoint('epoch-snapshot');
     }
     const entry: CommitEntry = {
       format: 'napkin-commit',

@@ -19,6 +19,7 @@ const POINTS = {
   'file-sink-published': [1, 2, 3],
   'epoch-sinks': [1, 2, 3],
   'epoch-quarantine': [1, 2, 3],
+  'epoch-snapshot': [1, 2, 3],
   'epoch-commit': [1, 2, 3],
 };
 

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { shortFingerprint } from '../../plan/fingerprint.ts';
 import type { FlowResult } from '../../runtime/execute.ts';
+import { parseDuration } from '../../time/duration.ts';
 import { runProject } from '../../workspace/run.ts';
 import { openWorkspace } from '../../workspace/workspace.ts';
 import { EXIT, type Globals, guarded, type SetOutcome } from '../outcome.ts';
@@ -13,14 +14,21 @@ export function registerRun(program: Command, globals: Globals, set: SetOutcome)
     .argument('[flows...]', 'flow names (default: all)')
     .option('--summary', 'end with a list of what was written where')
     .option('--json', 'print per-stage results as JSON')
+    .option(
+      '--snapshot-every <duration>',
+      "how often a live flow's committed epoch also stores its operator state, so a restart replays only the epochs after it ('never': replay the whole output)",
+      '30s',
+    )
     .addHelpText('after', '\nExamples:\n  napkin run\n  napkin run shop_revenue --summary')
-    .action((flows: string[], opts: { summary?: boolean; json?: boolean }) =>
+    .action((flows: string[], opts: { summary?: boolean; json?: boolean; snapshotEvery: string }) =>
       guarded(set, async () => {
         const ws = await openWorkspace(globals().project);
         const bar = progressBar();
         const out = (s: string) => process.stdout.write(s);
         const results = await runProject(ws, {
           flows,
+          snapshotEveryMs:
+            opts.snapshotEvery === 'never' ? Number.POSITIVE_INFINITY : parseDuration(opts.snapshotEvery),
           onProgress: (stage, done, total) => bar.update(`${stage.flow}/${stage.id}`, done, total),
           onFlow: ({ flow, result }) => {
             bar.clear();
