@@ -199,8 +199,9 @@ export async function runTrial(s: Scenario, ref: Reference, plan: TrialPlan): Pr
     step.prepare(p.dir);
     const appender =
       s.live === undefined ? undefined : new Appender(p.dir, s.live.batches, s.live.gapMs, new Prng(plan.seed));
-    // Half the trials snapshot the state with every epoch, so restarts restore it rather than replay.
-    const snapshots = plan.seed % 2 === 0;
+    // Half the trials (and those killed at the snapshot's crash point) snapshot the state with every epoch, so
+    // restarts restore it rather than replay.
+    const snapshots = plan.seed % 2 === 0 || faults.some((f) => f.kind === 'point' && f.point === 'epoch-snapshot');
     if (snapshots) history.note('state snapshots every epoch');
     const r = await runToCompletion(p.dir, args(s, snapshots), faults, history, {
       env: p.env,
