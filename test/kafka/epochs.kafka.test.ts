@@ -1,0 +1,70 @@
+// Workers' epoch records in `__napkin_epochs` against a real broker: a state snapshot larger than a Kafka record is
+// written in parts within the commit entry's transaction and read back whole by the next owner; a smaller one later
+// tombstones the parts it no longer has; a snapshot exists only for a committed epoch.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { resolveBrokers } from '../../src/connectors/kafka/client.ts';
+import { KafkaEpochStore, readFlowRecords } from '../../src/workspace/kafka-epochs.ts';
+import { useKafkaServer } from '../kafka-server.ts';
+
+describe('state snapshots in __napkin_epochs', () => {
+  useKafkaServer();
+
+  /** Plans, checkpoints and commits epoch `n` with `state`. */
+  async function commit(store: KafkaEpochStore, n: number, state?: Uint8Array): Promise<void> {
+    await store.writeOffsets({
+      epoch: n,
+      fingerprint: 'v1',
+      ranges: { d: { from: n - 1, to: n } },
+      clock: n,
+      fresh: n === 1,
+      final: false,
+    });
+    await store.writeCheckpoint({ fingerprint: 'v1', epoch: n, offsets: { d: n }, metrics: {}, sinks: [] });
+    await store.writeCommit(n, state);
+  }
+
+  it('writes a large snapshot in parts, reads it back whole, and tombstones parts a smaller one drops', async () => {
+    const conn = resolveBrokers('env:NAPKIN_KAFKA_BROKERS');
+    const big = randomBytes(700 * 1024);
+    let store = await KafkaEpochStore.open(conn, 'snap_f', 0);
+    await commit(store, 1, big);
+    await store.close();
+
+    store = await KafkaEpochStore.open(conn, 'snap_f', 0);
+    const first = await store.snapshot();
+    assert.equal(first?.epoch, 1);
+    assert.ok(Buffer.from(first.bytes).equals(big), 'the snapshot reads back byte for byte');
+    const parts = (records: Map<string, unknown>) => [...records.keys()].filter((k) => /\/state\/\d+$/.test(k)).sort();
+    assert.deepEqual(parts(await readFlowRecords(conn, 'snap_f', 0)), [
+      'snap_f/0/state/0',
+      'snap_f/0/state/1',
+      'snap_f/0/state/2',
+    ]);
+
+    const small = randomBytes(1000);
+    await commit(store, 2, small);
+    await commit(store, 3);
+    // Epoch 4 is planned and checkpointed, its snapshot never committed: the next owner must not see it.
+    await store.writeOffsets({
+      epoch: 4,
+      fingerprint: 'v1',
+      ranges: { d: { from: 3, to: 4 } },
+      clock: 4,
+      fresh: false,
+      final: false,
+    });
+    await store.close();
+
+    store = await KafkaEpochStore.open(conn, 'snap_f', 0);
+    const second = await store.snapshot();
+    assert.equal(second?.epoch, 2, 'the latest committed snapshot, from before epoch 3 which had none');
+    assert.ok(Buffer.from(second.bytes).equals(small));
+    assert.deepEqual(parts(await readFlowRecords(conn, 'snap_f', 0)), ['snap_f/0/state/0']);
+    const pos = await store.position();
+    assert.equal(pos.committed, 3);
+    assert.equal(pos.planned?.epoch, 4);
+    await store.close();
+  });
+});
