@@ -46,7 +46,7 @@ describe('state snapshots in __napkin_epochs', () => {
     const small = randomBytes(1000);
     await commit(store, 2, small);
     await commit(store, 3);
-    // Epoch 4 is planned and checkpointed, its snapshot never committed: the next owner must not see it.
+    // Epoch 4 is planned, not committed: the next owner sees it in flight, and the snapshot stays epoch 2's.
     await store.writeOffsets({
       epoch: 4,
       fingerprint: 'v1',
