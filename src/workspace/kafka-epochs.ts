@@ -19,9 +19,8 @@ import {
   type EpochPosition,
   type OffsetEntry,
   type StateSnapshot,
-  sealed,
-  unseal,
 } from './epochs.ts';
+import { ensureStateTopic, readState, STATE_PART, stateRecords, stateTopic } from './kafka-state.ts';
 
 /** The compacted topic where the epoch records of flows run by workers live (one partition; keys below). */
 export const EPOCHS_TOPIC = '__napkin_epochs';
@@ -75,7 +74,7 @@ export class KafkaEpochStore implements EpochLog {
   private readonly offsetEntries = new Map<number, OffsetEntry>();
   private readonly checkpoints = new Map<number, CheckpointManifest>();
   private committed = 0;
-  /** The latest committed snapshot, and how many parts its records have (a smaller one tombstones the rest). */
+  /** The latest committed snapshot, and how many parts are live in the state topic (a smaller one tombstones the rest). */
   private latest: StateSnapshot | undefined;
   private parts = 0;
   private quarantined: { readonly stage: string; readonly entries: readonly QuarantineEntry[] }[] = [];
@@ -91,6 +90,8 @@ export class KafkaEpochStore implements EpochLog {
     private readonly producer: Producer,
     private readonly txnId: string,
     private readonly group: GroupOffsets | undefined,
+    /** Where the partition's state snapshots go (see kafka-state.ts). */
+    private readonly stateTopic: string,
   ) {
     this.keyPrefix = `${root}/${partition}/`;
     this.where = `kafka topic ${EPOCHS_TOPIC} (keys ${this.keyPrefix}…, ${conn.reference})`;
@@ -118,7 +119,16 @@ export class KafkaEpochStore implements EpochLog {
     });
     try {
       await initTransactions(producer, txnId, what, conn, 'another worker took this partition of the flow');
-      const store = new KafkaEpochStore(flow, partition, epochsRoot(flow, scope), conn, producer, txnId, group);
+      const store = new KafkaEpochStore(
+        flow,
+        partition,
+        epochsRoot(flow, scope),
+        conn,
+        producer,
+        txnId,
+        group,
+        stateTopic(flow, scope),
+      );
       await store.load();
       return store;
     } catch (e) {
@@ -186,21 +196,22 @@ export class KafkaEpochStore implements EpochLog {
     // The checkpoints this commit makes obsolete go in the same transaction: one write per epoch fewer than a
     // separate `collect`.
     const old = [...this.checkpoints.keys()].filter((n) => n < epoch);
-    const snapshot = state === undefined ? [] : this.snapshotRecords(epoch, state);
+    const snapshot =
+      state === undefined ? undefined : stateRecords(this.stateTopic, this.partition, epoch, state, this.parts);
     await this.transaction(
       `commit entry ${epoch}`,
       [
         this.record('commit', entry),
         ...quarantine,
         ...old.map((n) => this.record(`checkpoint/${n}`, null)),
-        ...snapshot,
+        ...(snapshot?.records ?? []),
       ],
       this.offsetEntries.get(epoch),
     );
     for (const n of old) this.checkpoints.delete(n);
-    if (state !== undefined) {
+    if (state !== undefined && snapshot !== undefined) {
       this.latest = { epoch, bytes: state };
-      this.parts = Math.ceil((state.length + 32) / SNAPSHOT_PART);
+      this.parts = snapshot.parts;
     }
     this.quarantined = [];
     this.committed = epoch;
@@ -219,26 +230,6 @@ export class KafkaEpochStore implements EpochLog {
 
   async close(): Promise<void> {
     await closeClient(this.producer);
-  }
-
-  /**
-   * A snapshot as records of the commit's transaction: its parts (sealed bytes cut to fit the broker's record limit)
-   * and a head naming the epoch and the part count, so a reader takes parts of one snapshot only; parts of a larger
-   * previous snapshot are tombstoned.
-   */
-  private snapshotRecords(epoch: number, state: Uint8Array): MessageToProduce[] {
-    const bytes = sealed(state);
-    const parts = Math.ceil(bytes.length / SNAPSHOT_PART);
-    const out: MessageToProduce[] = [];
-    for (let i = 0; i < parts; i++)
-      out.push(this.raw(`state/${i}`, Buffer.from(bytes.subarray(i * SNAPSHOT_PART, (i + 1) * SNAPSHOT_PART))));
-    for (let i = parts; i < this.parts; i++) out.push(this.record(`state/${i}`, null));
-    out.push(this.record('state', { epoch, parts, bytes: bytes.length }));
-    return out;
-  }
-
-  private raw(suffix: string, value: Buffer): MessageToProduce {
-    return { topic: EPOCHS_TOPIC, partition: 0, key: Buffer.from(`${this.keyPrefix}${suffix}`), value };
   }
 
   /** A record of the partition's; `null`: a tombstone (no value), which compaction removes with its key. */
@@ -260,7 +251,7 @@ export class KafkaEpochStore implements EpochLog {
       // A snapshot part goes alone: records of one send share a batch, and a batch must fit the record limit too.
       const small: MessageToProduce[] = [];
       for (const m of messages) {
-        if ((m.value?.length ?? 0) < SNAPSHOT_PART) small.push(m);
+        if ((m.value?.length ?? 0) < STATE_PART) small.push(m);
         else await tx.send({ messages: [m] });
       }
       if (small.length > 0) await tx.send({ messages: small });
@@ -309,7 +300,10 @@ export class KafkaEpochStore implements EpochLog {
 
   private async load(): Promise<void> {
     const records = await readFlowRecords(this.conn, this.root, this.partition);
-    this.loadSnapshot(records);
+    await ensureStateTopic(this.conn, this.stateTopic, this.partition + 1, this.where);
+    const stored = await readState(this.conn, this.stateTopic, this.partition, TRANSACTION_TIMEOUT_MS + 10_000);
+    this.latest = stored.latest;
+    this.parts = stored.parts;
     for (const [key, value] of records) {
       const rest = key.slice(this.keyPrefix.length);
       if (rest === 'commit') this.committed = (value as CommitEntry).epoch;
@@ -323,31 +317,7 @@ export class KafkaEpochStore implements EpochLog {
       }
     }
   }
-
-  /** The snapshot the head record names, from its parts; none when the head is missing. */
-  private loadSnapshot(records: ReadonlyMap<string, unknown>): void {
-    const head = records.get(`${this.keyPrefix}state`) as { epoch: number; parts: number; bytes: number } | undefined;
-    if (head === undefined) return;
-    const parts: Buffer[] = [];
-    for (let i = 0; i < head.parts; i++) {
-      const part = records.get(`${this.keyPrefix}state/${i}`);
-      if (!(part instanceof Buffer))
-        throw new Error(`${this.where}: part ${i} of the state snapshot of epoch ${head.epoch} is missing`);
-      parts.push(part);
-    }
-    const bytes = Buffer.concat(parts);
-    this.latest = {
-      epoch: head.epoch,
-      bytes: unseal(bytes, `${this.where}: the state snapshot of epoch ${head.epoch}`),
-    };
-    let n = head.parts;
-    while (records.has(`${this.keyPrefix}state/${n}`)) n++;
-    this.parts = n;
-  }
 }
-
-/** Kafka's default record limit is 1 MiB; parts stay well under it with the batch's overhead. */
-const SNAPSHOT_PART = 256 * 1024;
 
 /**
  * Every live record under a flow's root (see {@link epochsRoot}) in {@link EPOCHS_TOPIC} (of one partition, or all),
@@ -374,8 +344,7 @@ export async function readFlowRecords(
       const k = key.toString('utf8');
       if (!k.startsWith(prefix)) return;
       if (value === null) out.delete(k);
-      // Snapshot parts are bytes; every other record is JSON.
-      else out.set(k, /\/state\/\d+$/.test(k) ? value : JSON.parse(value.toString('utf8')));
+      else out.set(k, JSON.parse(value.toString('utf8')));
     });
   } finally {
     await closeClient(consumer);

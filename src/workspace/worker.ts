@@ -30,6 +30,7 @@ import type { QuarantineEntry } from '../runtime/quarantine.ts';
 import { type EpochInput, EpochRunner } from './epoch-run.ts';
 import { openServerSink, storageOf } from './flow-io.ts';
 import { flowRecords, KafkaEpochStore } from './kafka-epochs.ts';
+import { ensureStateTopic, stateTopic } from './kafka-state.ts';
 import { monotonicNow, scheduleOf } from './live.ts';
 import { type FlowPart, splitForWorkers } from './repartition.ts';
 import { assertRunnable } from './run.ts';
@@ -101,6 +102,9 @@ export async function runWorker(ws: Workspace, o: WorkerOptions): Promise<void> 
     const partitions = await partitionCounts(fetcher, conn, plan);
     const parts = splitForWorkers(b, ws.registry, partitions);
     for (const part of parts) await assertVersion(conn, part.name, fingerprint);
+    // Before any partition is taken: a take-over alone would make the topic with too few partitions.
+    for (const part of parts)
+      await ensureStateTopic(conn, stateTopic(part.name), partitions, `flow ${part.name}: state snapshots`);
     for (const part of parts)
       if (part.upstream !== undefined)
         for (const src of part.plan.sources) await ensureRepartitionTopic(conn, src.storage.topic, partitions);
@@ -185,7 +189,8 @@ async function join(conn: KafkaConnection, part: FlowPart, group: Consumer, work
 async function ensureRepartitionTopic(conn: KafkaConnection, topic: string, partitions: number): Promise<void> {
   const admin = new Admin(clientOptions(conn, 'napkin-admin-repartition'));
   try {
-    // Kept whole: a partition that moves rebuilds its state by reading its output's epochs from the start.
+    // Kept whole: a partition that moves replays its epochs since its last state snapshot from it, and with
+    // `--snapshot-every never` its whole output.
     const keep = [{ name: 'retention.ms', value: '-1' }];
     await createMissingTopics(admin, [{ name: topic, partitions, configs: keep }], conn, `repartition topic ${topic}`);
     const meta = await admin.metadata({ topics: [topic], forceUpdate: true });

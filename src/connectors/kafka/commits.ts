@@ -108,21 +108,22 @@ export async function lastCommit(
   return undefined;
 }
 
-/** Partition 0 of a topic: its name, id and leader. */
-export interface PartitionZero {
+/** One partition of a topic: its name, id, number and leader. */
+export interface TopicPartition {
   readonly topic: string;
   readonly id: string;
+  readonly partition: number;
   readonly node: number;
 }
 
 /**
- * Reads offsets [lo, hi) of partition 0 with read_committed, handing each keyed record of a committed transaction
+ * Reads offsets [lo, hi) of the partition with read_committed, handing each keyed record of a committed transaction
  * (or written outside any) to `onRecord` in offset order; a tombstone has a null value. Aborted transactions are
  * skipped as the Java consumer skips them (see `Aborted`).
  */
 export async function readCommitted(
   consumer: Consumer,
-  t: PartitionZero,
+  t: TopicPartition,
   lo: number,
   hi: number,
   fail: (step: string, e: unknown) => Error,
@@ -133,7 +134,7 @@ export async function readCommitted(
   while (pos < hi) {
     let part: FetchedPartition;
     try {
-      part = await fetchPartition(consumer, { topicId: t.id, node: t.node, partition: 0 }, pos, 1 << 20);
+      part = await fetchPartition(consumer, { topicId: t.id, node: t.node, partition: t.partition }, pos, 1 << 20);
     } catch (e) {
       throw fail(`reading offsets ${pos}–${hi - 1}`, e);
     }
@@ -147,7 +148,7 @@ export async function readCommitted(
 }
 
 /**
- * Partition 0 of `topic` and the offsets it holds, once every transaction open on it when this was called has ended
+ * Partition `partition` of `topic` and the offsets it holds, once every transaction open on it when this was called has ended
  * (its last stable offset reached the end seen at the start, waiting up to `waitMs`), so a read up to `end` misses no
  * committed record.
  */
@@ -157,25 +158,27 @@ export async function stableBounds(
   what: string,
   waitMs: number,
   fail: (step: string, e: unknown) => Error,
-): Promise<{ readonly t: PartitionZero; readonly start: number; readonly end: number }> {
+  partition = 0,
+): Promise<{ readonly t: TopicPartition; readonly start: number; readonly end: number }> {
   let meta: Awaited<ReturnType<Consumer['metadata']>>;
   try {
     meta = await consumer.metadata({ topics: [topic], autocreateTopics: false, forceUpdate: true });
   } catch (e) {
-    throw fail('looking up partition 0', e);
+    throw fail(`looking up partition ${partition}`, e);
   }
   const m = meta.topics.get(topic);
-  if (m === undefined || m.partitions[0] === undefined) throw new Error(`${what}: topic ${topic} is missing`);
-  const t: PartitionZero = { topic, id: m.id, node: m.partitions[0].leader };
+  if (m === undefined || m.partitions[partition] === undefined)
+    throw new Error(`${what}: topic ${topic} is missing${m === undefined ? '' : ` its partition ${partition}`}`);
+  const t: TopicPartition = { topic, id: m.id, partition, node: m.partitions[partition].leader };
   const offset = async (timestamp: bigint, isolationLevel: number): Promise<number> => {
     try {
       const r = await consumer.listOffsets({
         topics: [topic],
-        partitions: { [topic]: [0] },
+        partitions: { [topic]: [partition] },
         timestamp,
         isolationLevel,
       });
-      return Number(r.get(topic)?.[0] ?? 0n);
+      return Number(r.get(topic)?.[partition] ?? 0n);
     } catch (e) {
       throw fail('listing the offsets', e);
     }
