@@ -12,7 +12,7 @@ import { flow, write } from '../flow/flow.ts';
 import { read } from '../flow/rel.ts';
 import { bindFlow } from '../plan/bind.ts';
 import { testIO } from '../runtime/testing.ts';
-import { afterCount, afterWatermark } from '../time/triggers.ts';
+import { afterCount, afterProcessingTime, afterWatermark, repeatedly } from '../time/triggers.ts';
 import { boundedOutOfOrderness } from '../time/watermarks.ts';
 import { fixed, sessions, sliding } from '../time/windows.ts';
 import { type EpochContext, EpochRunner, topicInputs } from './epoch-run.ts';
@@ -32,6 +32,7 @@ const open = (name: string) =>
   dataset(name, { owner: 'o', contract: contract({ content: 'open', fields: { key: t.string() } }) });
 const OUTPUTS = [
   'sessions',
+  'ticking',
   'late',
   'sliding',
   'totals',
@@ -80,6 +81,15 @@ function everything() {
   const outputs = {
     sessions: perSession,
     late: perSession.lateRecords().stage('late_records'),
+    // Processing-time firings: each epoch's recorded clock moves processing time (timers in the snapshot).
+    ticking: src
+      .window(fixed(20_000), {
+        trigger: repeatedly(afterProcessingTime(1_500)),
+        accumulation: 'accumulating',
+      })
+      .groupBy('key')
+      .agg({ n: count() })
+      .stage('ticking'),
     sliding: src
       .window(sliding(10_000, 5_000))
       .groupBy('key')
