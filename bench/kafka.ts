@@ -18,6 +18,10 @@
  *   After SIGTERM, the whole output is checked again (every window it holds once and exact, none of the catch-up's
  *   missing).
  *
+ * - take-over: one worker catches up on the same N/50 orders with state snapshots every epoch, every 30 s (the
+ *   default) or never, and is stopped; a new worker's take-over of the four partitions is timed (its own `taken`
+ *   lines), with how many restored a snapshot and how many epochs they replayed; the output is checked again.
+ *
  * --repeat K repeats the catch-up K times per worker count (fresh topics and workers each time) and keeps the run
  * with the median time; the latency phase runs once, on the last run's workers. With no Java or no broker jars it
  * prints one line `{"case":"kafka","skipped":…}` and exits 0. Prints one JSON object per worker count on stdout, a
@@ -486,6 +490,65 @@ function resultOf(
   };
 }
 
+/**
+ * Take-over: one worker catches up on the preloaded orders with `--snapshot-every <every>` and stops (SIGTERM,
+ * committing a last epoch per partition); a new worker then takes the four partitions over. Each `partition N taken`
+ * line says how long its take-over took and whether it restored a state snapshot or replayed epochs; the case
+ * reports the time from the new worker's spawn to its last take-over, and the take-overs' own times.
+ */
+async function takeOver(bootstrap: string, count: number, every: string): Promise<Record<string, unknown>> {
+  const prefix = `benchtake${every.replace(/\W/g, '')}`;
+  const flow = `rev_${prefix}`;
+  await createTopic(bootstrap, `${prefix}.orders`, PARTITIONS);
+  await createTopic(bootstrap, `${prefix}.revenue`, PARTITIONS);
+  const dir = tempProject(`napkin-bench-kafka-${prefix}-`);
+  const fleet: WorkerProcess[] = [];
+  try {
+    writeFiles(dir, fleetProject(prefix, '', WINDOW, 'region'));
+    const { orders } = await preload(bootstrap, `${prefix}.orders`, count, false);
+    const flags = { ...FLAGS, snapshotEvery: every };
+    const first = startWorker(dir, prefix, {}, flags);
+    fleet.push(first);
+    await awaitCaughtUp(bootstrap, `napkin.${flow}`, `${prefix}.orders`, fleet, performance.now());
+    await awaitJoined(fleet);
+    await stopAll(fleet);
+    const t0 = performance.now();
+    const next = startWorker(dir, prefix, {}, flags);
+    fleet.push(next);
+    const lines = (): RegExpMatchArray[] => [...next.stderr().matchAll(/partition (\d+) taken \((.*), (\d+) ms\)/g)];
+    const deadline = Date.now() + 300_000;
+    while (lines().length < PARTITIONS && Date.now() < deadline) {
+      assertRunning([next]);
+      await sleep(POLL_MS);
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const takes = lines();
+    if (takes.length < PARTITIONS) throw new Error(`the new worker took ${takes.length} partitions:\n${next.stderr()}`);
+    const ms = takes.map((m) => Number(m[3]));
+    const replayed = takes.map((m) => Number(/(\d+) epoch\(s\) replayed/.exec(m[2])?.[1] ?? 0));
+    await stopAll([next]);
+    assertExactlyOnce(
+      await outputRevenue(bootstrap, `${prefix}.revenue`),
+      expectedRevenue(orders, WINDOW_MS),
+      `take-over with snapshots every ${every}`,
+    );
+    return {
+      case: 'kafka-takeover',
+      snapshotEvery: every,
+      records: count + PARTITIONS,
+      seconds: round(seconds, 2),
+      takeOverMsMax: Math.max(...ms),
+      takeOverMsSum: ms.reduce((a, b) => a + b, 0),
+      restoredSnapshots: takes.filter((m) => m[2].includes('state restored from the snapshot')).length,
+      epochsReplayed: replayed.reduce((a, b) => a + b, 0),
+      partitions: PARTITIONS,
+    };
+  } finally {
+    for (const w of fleet) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
+    removeDir(dir);
+  }
+}
+
 /** Table columns: heading, result field. */
 const COLUMNS: readonly (readonly [string, string])[] = [
   ['workers', 'workers'],
@@ -527,16 +590,27 @@ async function main(a: Args): Promise<void> {
   // The workers find the broker through the variable the fleet project names.
   process.env.NAPKIN_KAFKA_BROKERS = broker.bootstrap;
   const results: Record<string, unknown>[] = [];
+  const takeOvers: Record<string, unknown>[] = [];
   try {
     for (const c of CASES) {
       const r = await measureWorkers(broker.bootstrap, c, a);
       process.stdout.write(`${JSON.stringify(r)}\n`);
       results.push(r);
     }
+    for (const every of ['0ms', '30s', 'never']) {
+      log(`kafka: take-over after ${preloadCount(a.rows).toLocaleString('en')} orders, snapshots every ${every} ...`);
+      const r = await takeOver(broker.bootstrap, preloadCount(a.rows), every);
+      process.stdout.write(`${JSON.stringify(r)}\n`);
+      takeOvers.push(r);
+    }
   } finally {
     await broker.stop();
   }
   table(results);
+  for (const r of takeOvers)
+    log(
+      `kafka  take-over, snapshots every ${String(r.snapshotEvery).padEnd(5)}: ${r.seconds} s to all ${PARTITIONS} partitions (slowest ${r.takeOverMsMax} ms; ${r.restoredSnapshots} restored a snapshot, ${r.epochsReplayed} epochs replayed)`,
+    );
 }
 
 await main(parseArgs(process.argv.slice(2)));
