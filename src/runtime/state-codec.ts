@@ -63,6 +63,13 @@ export function decodeState(value: unknown): unknown {
   return new Decoder().decode(value);
 }
 
+/**
+ * Copies only what must change: a class instance becomes a tagged object, and a container holding one (at any depth)
+ * a copy; plain data is returned as it is, for `v8.serialize` to write directly. Most state is plain data (windows,
+ * accumulators, trigger states, columns), so a snapshot allocates little beyond the bytes. Containers with objects
+ * in them are remembered, so one reached twice is walked once and encoded to the same result (sharing is kept);
+ * state graphs are trees with shared leaves, so no container is reached again while it is being walked.
+ */
 class Encoder {
   private readonly seen = new Map<object, unknown>();
   /** The field names down to the value being encoded, for an error's message only. */
@@ -79,57 +86,101 @@ class Encoder {
     const known = this.seen.get(v);
     if (known !== undefined) return known;
     if (Array.isArray(v)) return this.array(v);
-    if (v instanceof Map) {
-      const out = new Map<unknown, unknown>();
-      this.seen.set(v, out);
-      for (const [k, x] of v) out.set(this.encode(k), this.encode(x));
-      return out;
-    }
-    if (v instanceof Set) {
-      const out = new Set<unknown>();
-      this.seen.set(v, out);
-      for (const x of v) out.add(this.encode(x));
-      return out;
-    }
+    if (v instanceof Map) return this.map(v);
+    if (v instanceof Set) return this.set(v);
     const proto = Object.getPrototypeOf(v) as object | null;
-    const plain = proto === Object.prototype || proto === null;
-    const name = plain ? (Object.hasOwn(v, TAG) ? PLAIN : undefined) : NAMES.get(proto);
-    if (!plain && name === undefined)
+    if (proto === Object.prototype || proto === null) {
+      const fields = this.fields(v as Record<string, unknown>);
+      // User data with the tag's own name is escaped, so decoding never takes it for an instance.
+      const out = Object.hasOwn(v, TAG) ? { [TAG]: PLAIN, fields } : fields;
+      if (out !== v) this.seen.set(v, out);
+      return out;
+    }
+    const name = NAMES.get(proto);
+    if (name === undefined)
       this.refuse(
         `an instance of ${(proto as { constructor?: { name?: string } }).constructor?.name ?? 'an unknown class'}, which snapshots do not know,`,
       );
-    const fields: Record<string, unknown> = {};
-    const out = name === undefined ? fields : { [TAG]: name, fields };
+    // `v8.serialize` writes an instance's own fields as a plain object's: the instance itself can be the fields.
+    const out: { [TAG]: string; fields: unknown } = { [TAG]: name, fields: undefined };
     this.seen.set(v, out);
-    const o = v as Record<string, unknown>;
-    for (const k in o) {
-      if (!Object.hasOwn(o, k)) continue;
-      this.path.push(k);
-      fields[k] = this.encode(o[k]);
-      this.path.pop();
-    }
+    out.fields = this.fields(v as Record<string, unknown>);
     return out;
   }
 
-  /** An array; one of primitives only (columns, key lists: most of the state by volume) is copied as it is. */
+  /** The object's own fields, encoded: the object itself when none changed, else a plain copy. */
+  private fields(o: Record<string, unknown>): Record<string, unknown> {
+    let copy: Record<string, unknown> | undefined;
+    let nested = false;
+    for (const k in o) {
+      if (!Object.hasOwn(o, k)) continue;
+      const x = o[k];
+      let r = x;
+      if (typeof x === 'object' ? x !== null : typeof x === 'function' || typeof x === 'symbol') {
+        // Reached again while its fields are walked, it stands for itself (see the class comment).
+        if (!nested && !this.seen.has(o)) this.seen.set(o, o);
+        nested = true;
+        this.path.push(k);
+        r = this.encode(x);
+        this.path.pop();
+      }
+      if (r !== x && copy === undefined) copy = { ...o };
+      if (copy !== undefined) copy[k] = r;
+    }
+    return copy ?? o;
+  }
+
   private array(v: unknown[]): unknown[] {
-    let primitive = true;
+    let copy: unknown[] | undefined;
+    let nested = false;
     for (let i = 0; i < v.length; i++) {
       const x = v[i];
-      if (typeof x === 'object' ? x !== null : typeof x === 'function' || typeof x === 'symbol') {
-        primitive = false;
-        break;
+      if (typeof x === 'object' ? x === null : typeof x !== 'function' && typeof x !== 'symbol') continue;
+      if (!nested) {
+        nested = true;
+        this.seen.set(v, v);
       }
+      const r = this.encode(x);
+      if (r !== x && copy === undefined) copy = v.slice();
+      if (copy !== undefined) copy[i] = r;
     }
-    if (primitive) {
-      const copy = v.slice();
-      this.seen.set(v, copy);
-      return copy;
+    if (copy !== undefined) this.seen.set(v, copy);
+    return copy ?? v;
+  }
+
+  private map(v: Map<unknown, unknown>): Map<unknown, unknown> {
+    this.seen.set(v, v);
+    let copy: Map<unknown, unknown> | undefined;
+    let i = 0;
+    for (const [k, x] of v) {
+      const ek = typeof k === 'object' || typeof k === 'function' ? this.encode(k) : k;
+      const ex = typeof x === 'object' || typeof x === 'function' || typeof x === 'symbol' ? this.encode(x) : x;
+      if ((ek !== k || ex !== x) && copy === undefined) {
+        copy = new Map();
+        let j = 0;
+        for (const [k2, x2] of v) {
+          if (j++ === i) break;
+          copy.set(this.encode(k2), this.encode(x2));
+        }
+      }
+      copy?.set(ek, ex);
+      i++;
     }
-    const out: unknown[] = new Array(v.length);
-    this.seen.set(v, out);
-    for (let i = 0; i < v.length; i++) out[i] = this.encode(v[i]);
-    return out;
+    if (copy !== undefined) this.seen.set(v, copy);
+    return copy ?? v;
+  }
+
+  private set(v: Set<unknown>): Set<unknown> {
+    this.seen.set(v, v);
+    let changed = false;
+    for (const x of v)
+      if ((typeof x === 'object' && x !== null) || typeof x === 'function' || typeof x === 'symbol')
+        changed = this.encode(x) !== x || changed;
+    if (!changed) return v;
+    const copy = new Set<unknown>();
+    for (const x of v) copy.add(this.encode(x));
+    this.seen.set(v, copy);
+    return copy;
   }
 
   private refuse(what: string): never {
