@@ -60,6 +60,11 @@ export const RULES = {
     severity: 'warning',
     title: 'a stateful stage (aggregate, join, dedupe) has no explicit id, so its state would not survive an edit',
   },
+  waitsForEnd: {
+    code: 'NAP027',
+    severity: 'warning',
+    title: 'a hash join or an unwindowed aggregate reads a source that never ends, so it would never emit',
+  },
   cdcContract: {
     code: 'NAP026',
     severity: 'error',

@@ -5,6 +5,7 @@ import { createRegistry } from '../expr/functions.ts';
 import { contract, t } from '../flow/contract.ts';
 import { type Dataset, type DatasetOptions, dataset } from '../flow/dataset.ts';
 import { type Flow, flow, model, type Output, write } from '../flow/flow.ts';
+import { kafka } from '../flow/kafka-storage.ts';
 import { defineProject } from '../flow/project.ts';
 import { read } from '../flow/rel.ts';
 import { csv, duckdb } from '../flow/storage.ts';
@@ -363,6 +364,46 @@ describe('SQL models', () => {
       sql: new Map([['mart.m', lineage(['shop.y'])]]),
     });
     assert.match(one(p, 'NAP007').message, /a → b → a/);
+  });
+});
+
+describe('NAP027: stages that answer at the end of an input that never ends', () => {
+  const topic = (name: string, more: { stopAfterIdle?: string } = {}) =>
+    ds(name, {
+      contract: contract({
+        key: ['id'],
+        eventTime: 'at',
+        fields: { id: t.string(), value: t.int64(), at: t.timestamp() },
+      }),
+      storage: kafka({ topic: name, brokers: 'env:NAPKIN_KAFKA_BROKERS', key: 'id', ...more }),
+    });
+  const orders = topic('shop.orders');
+  const dim = ds('shop.dim', { storage: csv('data/dim.csv') });
+
+  test('a hash join whose right side reads a Kafka topic, and a global aggregate over one, are warned of', () => {
+    const joined = read(dim).join(read(orders).select('id', 'value'), { on: 'id' }).stage('joined');
+    const totals = read(orders).filter(col('value').gt(0)).groupBy('id').agg({ n: count() }).stage('totals');
+    const p = plan([mkFlow('a', [write(ds('shop.j'), joined), write(ds('shop.t'), totals)], '1m')]);
+    const found = withCode(p, 'NAP027');
+    assert.deepEqual(found.map((f) => f.stage).sort(), ['joined', 'totals']);
+    const j = found.find((f) => f.stage === 'joined') as Finding;
+    assert.equal(j.severity, 'warning');
+    assert.match(j.message, /right side reads shop\.orders \(Kafka topic shop\.orders\), which never ends/);
+    assert.match(j.hint, /temporalJoin/);
+    assert.match((found.find((f) => f.stage === 'totals') as Finding).hint, /window\(fixed/);
+  });
+
+  test('the stream on the left of a join, a windowed aggregate, or a source told to stop after idling are fine', () => {
+    const streamLeft = read(orders).join(read(dim).select('id'), { on: 'id' }).stage('enriched');
+    const windowed = read(orders).window(fixed('1m')).groupBy('id').agg({ n: count() }).stage('per_minute');
+    const ending = read(topic('shop.batchy', { stopAfterIdle: '5s' }))
+      .groupBy('id')
+      .agg({ n: count() })
+      .stage('all');
+    const p = plan([
+      mkFlow('a', [write(ds('shop.e'), streamLeft), write(ds('shop.w'), windowed), write(ds('shop.x'), ending)], '1m'),
+    ]);
+    assert.deepEqual(withCode(p, 'NAP027'), []);
   });
 });
 
