@@ -158,9 +158,10 @@ export class FlowRun {
   }
 
   /**
-   * The state of every stateful operator and source between epochs, encoded (`state-codec.ts`) into plain data a
-   * snapshot can serialize; throws {@link StateNotCapturable} when some state cannot be (a user combine function's
-   * accumulator of a class napkin does not know). The sinks hold nothing between commits.
+   * The state of every stateful operator and source between epochs, encoded (`state-codec.ts`) for `v8.serialize`;
+   * it shares the plain parts with the live state, so serialize it before the run goes on. Throws
+   * `StateNotCapturable` when some state cannot be encoded (a user combine function's accumulator of a class napkin
+   * does not know). The sinks hold nothing between commits.
    */
   snapshot(): RunState {
     const stages: Record<string, unknown> = {};
