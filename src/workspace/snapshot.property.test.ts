@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -226,4 +226,118 @@ test('a run restarted from its state snapshot after any epoch commits what a run
     }),
     { numRuns: 30 },
   );
+});
+
+/** A combine function whose accumulator is a class instance: its state cannot go into a snapshot. */
+class Tally {
+  n = 0;
+  add(): Tally {
+    this.n++;
+    return this;
+  }
+}
+
+function withClassState() {
+  const src = read(events, { watermark: boundedOutOfOrderness(2_000) });
+  const tally = {
+    name: 'tally',
+    result: t.int64(),
+    create: () => new Tally(),
+    add: (a: Tally) => a.add(),
+    merge: (accs: Tally[]) => accs.reduce((x, y) => Object.assign(new Tally(), { n: x.n + y.n })),
+    extract: (a: Tally) => a.n,
+  };
+  const agg = src
+    .window(fixed(10_000))
+    .groupBy('key')
+    .agg({ n: combine(tally, col('value')) })
+    .stage('tallies');
+  return flow({ name: 'g', owner: 'o', sla: '30s', outputs: [write(open('s.tallies'), agg)] });
+}
+
+test('state that cannot be snapshotted is said once, and a restart rebuilds it by replay', async () => {
+  const input: Step[] = [
+    { events: [{ key: 'a', n: 1, at: 1_000 }], table: [] },
+    { events: [{ key: 'a', n: 2, at: 2_000 }], table: [] },
+    { events: [{ key: 'b', n: 3, at: 30_000 }], table: [] },
+  ];
+  await withTopics(input, async (topics, ends, dir) => {
+    const registry = createRegistry();
+    const bound = bindFlow(withClassState(), registry);
+    const { io, rows } = testIO(bound.stages, []);
+    const warnings: string[] = [];
+    const ctx: EpochContext = {
+      bound,
+      registry,
+      io,
+      store: new EpochStore(join(dir, 'epochs-class'), 'g'),
+      inputs: topicInputs(topics, bound),
+      fingerprint: 'x',
+      quarantine: async () => {},
+      snapshotEveryMs: 0,
+      warn: (line) => warnings.push(line),
+    };
+    let runner = new EpochRunner(ctx);
+    await runner.start();
+    await runner.epoch({ final: false, upTo: ends[0] });
+    await runner.epoch({ final: false, upTo: ends[1] });
+    assert.equal(warnings.length, 1, warnings.join('\n'));
+    assert.match(
+      warnings[0],
+      /flow g: no state snapshots \(stage tallies: state holds an instance of Tally, which snapshots do not know, at stage tallies\.agg\.store/,
+    );
+    await runner.close();
+    runner = new EpochRunner(ctx);
+    await runner.start();
+    assert.equal(runner.restoredFrom, undefined);
+    assert.equal(runner.replayed, 2);
+    await runner.epoch({ final: true, upTo: ends[2] });
+    const out = (rows.get('s.tallies') ?? []).map((r) => [r.key, r.n]);
+    assert.deepEqual(out.sort(), [
+      ['a', 2],
+      ['b', 1],
+    ]);
+  });
+});
+
+test('a damaged snapshot is said, and the state is rebuilt by replaying the output', async () => {
+  const input: Step[] = [
+    { events: [{ key: 'a', n: 1, at: 1_000 }], table: [] },
+    { events: [{ key: 'a', n: 2, at: 2_000 }], table: [] },
+  ];
+  await withTopics(input, async (topics, ends, dir) => {
+    const registry = createRegistry();
+    const bound = bindFlow(everything(), registry);
+    const { io } = testIO(bound.stages, []);
+    const storeDir = join(dir, 'epochs-damaged');
+    const warnings: string[] = [];
+    const ctx: EpochContext = {
+      bound,
+      registry,
+      io,
+      store: new EpochStore(storeDir, 'f'),
+      inputs: topicInputs(topics, bound),
+      fingerprint: 'x',
+      quarantine: async () => {},
+      snapshotEveryMs: 0,
+      warn: (line) => warnings.push(line),
+    };
+    let runner = new EpochRunner(ctx);
+    await runner.start();
+    await runner.epoch({ final: false, upTo: ends[0] });
+    await runner.close();
+    const [file] = readdirSync(join(storeDir, 'snapshots'));
+    const path = join(storeDir, 'snapshots', file);
+    const bytes = readFileSync(path);
+    bytes[bytes.length - 1] ^= 0xff;
+    writeFileSync(path, bytes);
+    runner = new EpochRunner(ctx);
+    await assert.rejects(runner.start(), /fails its checksum: the state snapshot is damaged; delete it/);
+    rmSync(path);
+    runner = new EpochRunner(ctx);
+    await runner.start();
+    assert.equal(runner.restoredFrom, undefined);
+    assert.equal(runner.replayed, 1);
+    assert.deepEqual(warnings, []);
+  });
 });
