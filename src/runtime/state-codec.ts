@@ -184,7 +184,7 @@ class Encoder {
   }
 
   private refuse(what: string): never {
-    const at = this.path.length === 0 ? this.root : `${this.root}.${this.path.join('.')}`;
+    const at = this.path.length === 0 ? 'its top' : this.path.join('.');
     throw new StateNotCapturable(`${this.root}: state holds ${what} at ${at}; it cannot be snapshotted`);
   }
 }

@@ -284,7 +284,7 @@ test('state that cannot be snapshotted is said once, and a restart rebuilds it b
     assert.equal(warnings.length, 1, warnings.join('\n'));
     assert.match(
       warnings[0],
-      /flow g: no state snapshots \(stage tallies: state holds an instance of Tally, which snapshots do not know, at stage tallies\.agg\.store/,
+      /flow g: no state snapshots \(stage tallies: state holds an instance of Tally, which snapshots do not know, at agg\.store\.scalars/,
     );
     await runner.close();
     runner = new EpochRunner(ctx);
